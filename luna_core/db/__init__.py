@@ -1,0 +1,1 @@
+"""Database: schema (SQLAlchemy Core), engines, tenancy scope and Alembic migrations."""

@@ -1,0 +1,255 @@
+"""The relational schema as SQLAlchemy Core tables, used to build queries.
+
+The Alembic migrations are the source of truth for DDL (partitions, row-level security,
+grants); ``tests/test_migrations.py`` checks this module against the migrated database.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Integer,
+    MetaData,
+    SmallInteger,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+TENANT_ID_PATTERN = r"^[a-z][a-z0-9-]{1,62}$"
+METER_KINDS = ("consumption", "pv", "ev", "heat_pump", "battery")
+ROLES = ("admin", "customer")
+
+
+def _now() -> Column:
+    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+def _tenant_fk(primary_key: bool = False) -> Column:
+    return Column(
+        "tenant_id", Text, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, primary_key=primary_key
+    )
+
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("zone", Text, nullable=False, server_default="DE-LU"),
+    Column("timezone", Text, nullable=False, server_default="Europe/Berlin"),
+    Column("state", Text),
+    Column("status", Text, nullable=False, server_default="active"),
+    _now(),
+    CheckConstraint(f"id ~ '{TENANT_ID_PATTERN}'", name="tenants_id_slug"),
+    CheckConstraint("status IN ('active', 'disabled')", name="tenants_status"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    _tenant_fk(),
+    Column("email", Text, nullable=False, unique=True),
+    Column("password_hash", Text),
+    Column("role", Text, nullable=False),
+    Column("is_active", Boolean, nullable=False, server_default=text("true")),
+    _now(),
+    CheckConstraint("role IN ('admin', 'customer')", name="users_role"),
+)
+
+meters = Table(
+    "meters",
+    metadata,
+    _tenant_fk(primary_key=True),
+    Column("meter_id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("max_kw", Float, nullable=False),
+    _now(),
+    CheckConstraint(f"kind IN {METER_KINDS!r}", name="meters_kind"),
+    CheckConstraint("max_kw > 0", name="meters_max_kw_positive"),
+)
+
+meter_readings = Table(
+    "meter_readings",
+    metadata,
+    Column("tenant_id", Text, primary_key=True),
+    Column("meter_id", Text, primary_key=True),
+    Column("ts", DateTime(timezone=True), primary_key=True),
+    Column("kwh", Float, nullable=False),
+    Column("quality", Text, nullable=False, server_default="measured"),
+    Column("batch_id", BigInteger),
+    Column("ingested_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    postgresql_partition_by="RANGE (ts)",
+)
+
+ingest_batches = Table(
+    "ingest_batches",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    _tenant_fk(),
+    Column("source", Text, nullable=False),
+    Column("source_ref", Text, nullable=False),
+    Column("content_sha256", Text),
+    Column("rows_received", Integer, nullable=False, server_default="0"),
+    Column("rows_stored", Integer, nullable=False, server_default="0"),
+    Column("rows_unchanged", Integer, nullable=False, server_default="0"),
+    Column("rows_duplicate", Integer, nullable=False, server_default="0"),
+    Column("rows_quarantined", Integer, nullable=False, server_default="0"),
+    Column("rows_late", Integer, nullable=False, server_default="0"),
+    Column("min_ts", DateTime(timezone=True)),
+    Column("max_ts", DateTime(timezone=True)),
+    Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("finished_at", DateTime(timezone=True)),
+)
+
+readings_quarantine = Table(
+    "readings_quarantine",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    _tenant_fk(),
+    Column("batch_id", BigInteger, ForeignKey("ingest_batches.id", ondelete="CASCADE")),
+    Column("raw", JSONB, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+market_prices = Table(
+    "market_prices",
+    metadata,
+    Column("zone", Text, primary_key=True),
+    Column("resolution_minutes", SmallInteger, primary_key=True),
+    Column("ts", DateTime(timezone=True), primary_key=True),
+    Column("eur_per_mwh", Float, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("ingested_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("resolution_minutes IN (15, 60)", name="market_prices_resolution"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    _tenant_fk(),
+    Column("ts", DateTime(timezone=True), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("meter_id", Text),
+    Column("severity", Text, nullable=False, server_default="info"),
+    Column("payload", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    _now(),
+)
+
+labels = Table(
+    "labels",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    _tenant_fk(),
+    Column("meter_id", Text),
+    Column("ts_from", DateTime(timezone=True), nullable=False),
+    Column("ts_to", DateTime(timezone=True), nullable=False),
+    Column("label", Text, nullable=False),
+    Column("note", Text),
+    Column("created_by", Text),
+    _now(),
+    CheckConstraint("ts_to >= ts_from", name="labels_range"),
+)
+
+requests = Table(
+    "requests",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    _tenant_fk(),
+    Column("kind", Text, nullable=False),
+    Column("payload", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("requested_by", Text),
+    Column("dagster_run_id", Text),
+    Column("error", Text),
+    _now(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("status IN ('pending', 'running', 'done', 'failed')", name="requests_status"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("ts", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("actor", Text, nullable=False),
+    _tenant_fk(),
+    Column("action", Text, nullable=False),
+    Column("target", Text),
+    Column("outcome", Text, nullable=False),
+    Column("detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+)
+
+consumption_hourly = Table(
+    "consumption_hourly",
+    metadata,
+    Column("tenant_id", Text, primary_key=True),
+    Column("meter_id", Text, primary_key=True),
+    Column("hour", DateTime(timezone=True), primary_key=True),
+    Column("kwh", Float, nullable=False),
+    Column("samples", SmallInteger, nullable=False),
+)
+
+tenant_kpis = Table(
+    "tenant_kpis",
+    metadata,
+    Column("tenant_id", Text, primary_key=True),
+    Column("as_of", Date, primary_key=True),
+    Column("kwh_today", Float, nullable=False),
+    Column("kwh_month", Float, nullable=False),
+    Column("cost_today_eur", Float),
+    Column("cost_month_eur", Float),
+    Column("peak_kw_month", Float),
+    Column("peak_at", DateTime(timezone=True)),
+    Column("pv_kwh_month", Float),
+    Column("self_consumption_ratio", Float),
+    Column("readings_from", DateTime(timezone=True)),
+    Column("readings_to", DateTime(timezone=True)),
+    Column("computed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+asset_watermarks = Table(
+    "asset_watermarks",
+    metadata,
+    Column("tenant_id", Text, primary_key=True),
+    Column("asset", Text, primary_key=True),
+    Column("watermark", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Tables whose rows belong to one tenant: each gets tenant_id NOT NULL and an RLS policy.
+TENANT_TABLES = (
+    "users",
+    "meters",
+    "meter_readings",
+    "ingest_batches",
+    "readings_quarantine",
+    "events",
+    "labels",
+    "requests",
+    "audit_log",
+    "consumption_hourly",
+    "tenant_kpis",
+    "asset_watermarks",
+)
+# Platform tables: shared reference data, no tenant column.
+PLATFORM_TABLES = ("tenants", "market_prices")
+# The application may append to these but never rewrite history.
+APPEND_ONLY_TABLES = ("audit_log",)

@@ -1,0 +1,85 @@
+"""The one settings object: every ``LUNA_*`` environment variable is read here.
+
+Dev and prod differ only by environment; ``.env.example`` documents each variable.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LUNA_", env_file=".env", extra="ignore")
+
+    environment: str = Field("dev", description="dev | test | prod; only changes defaults of logging")
+    data_dir: Path = Field(Path(".luna"), description="embedded PostgreSQL, Dagster home, landing files")
+    database_url: str | None = Field(
+        None,
+        description="owner connection (migrations); unset = start the embedded PostgreSQL under data_dir",
+    )
+    app_db_role: str = Field("luna_app", description="non-owner role the application runs as (RLS applies)")
+    app_db_password: str | None = Field(None, description="password of app_db_role (prod)")
+    app_database_url: str | None = Field(
+        None, description="full URL for the application role; default: database_url with app_db_role"
+    )
+    dagster_database_url: str | None = Field(
+        None, description="Dagster run/event storage; default: database 'dagster' beside database_url"
+    )
+    storage_dir: Path | None = Field(None, description="tenant files (storage/<tenant>/...); default data_dir/storage")
+    default_zone: str = Field("DE-LU", description="bidding zone for market prices")
+    default_timezone: str = Field("Europe/Berlin", description="timezone of new tenants and naive timestamps")
+    market_source: str = Field("sim", description="day-ahead price source: sim | csv")
+    market_csv_path: Path | None = Field(None, description="CSV of prices when market_source=csv")
+    mqtt_host: str = Field("127.0.0.1", description="MQTT broker for live meter readings")
+    mqtt_port: int = Field(1883, description="MQTT broker port")
+    mqtt_topic: str = Field("luna/+/meters/+/readings", description="subscription for live readings")
+    ingest_future_tolerance_minutes: int = Field(
+        60, description="readings further in the future than this are quarantined"
+    )
+    freshness_hours: float = Field(2.0, description="asset check: newest reading must be younger than this")
+    seed: int = Field(42, description="seed of the simulators used by the demo")
+
+    @field_validator("database_url", "app_database_url", "dagster_database_url")
+    @classmethod
+    def _must_be_postgres(cls, value: str | None) -> str | None:
+        if value is not None and not make_url(value).drivername.startswith("postgresql"):
+            raise ValueError("PostgreSQL is the only supported database (postgresql://...)")
+        return value
+
+    @property
+    def resolved_storage_dir(self) -> Path:
+        return self.storage_dir or self.data_dir / "storage"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.data_dir / "dagster_home"
+
+    def owner_url(self) -> URL:
+        if self.database_url is None:
+            raise RuntimeError("LUNA_DATABASE_URL is not set and the embedded PostgreSQL was not started")
+        return _with_driver(make_url(self.database_url), "psycopg")
+
+    def app_url(self) -> URL:
+        if self.app_database_url:
+            return _with_driver(make_url(self.app_database_url), "psycopg")
+        return self.owner_url().set(username=self.app_db_role, password=self.app_db_password)
+
+    def dagster_url(self) -> URL:
+        if self.dagster_database_url:
+            return make_url(self.dagster_database_url)
+        # dagster-postgres speaks psycopg2; SQLAlchemy 2.1 would hand a bare postgresql:// to psycopg 3.
+        return _with_driver(self.owner_url(), "psycopg2").set(database="dagster")
+
+
+def _with_driver(url: URL, driver: str) -> URL:
+    return url.set(drivername=f"postgresql+{driver}")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
