@@ -39,7 +39,11 @@ def _now() -> Column:
 
 def _tenant_fk(primary_key: bool = False) -> Column:
     return Column(
-        "tenant_id", Text, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, primary_key=primary_key
+        "tenant_id",
+        Text,
+        ForeignKey("tenants.id", ondelete="CASCADE"),
+        nullable=False,
+        primary_key=primary_key,
     )
 
 
@@ -200,7 +204,7 @@ audit_log = Table(
 consumption_hourly = Table(
     "consumption_hourly",
     metadata,
-    Column("tenant_id", Text, primary_key=True),
+    _tenant_fk(primary_key=True),
     Column("meter_id", Text, primary_key=True),
     Column("hour", DateTime(timezone=True), primary_key=True),
     Column("kwh", Float, nullable=False),
@@ -210,7 +214,7 @@ consumption_hourly = Table(
 tenant_kpis = Table(
     "tenant_kpis",
     metadata,
-    Column("tenant_id", Text, primary_key=True),
+    _tenant_fk(primary_key=True),
     Column("as_of", Date, primary_key=True),
     Column("kwh_today", Float, nullable=False),
     Column("kwh_month", Float, nullable=False),
@@ -228,7 +232,7 @@ tenant_kpis = Table(
 asset_watermarks = Table(
     "asset_watermarks",
     metadata,
-    Column("tenant_id", Text, primary_key=True),
+    _tenant_fk(primary_key=True),
     Column("asset", Text, primary_key=True),
     Column("watermark", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),

@@ -145,7 +145,7 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_tenant_ts ON audit_log (tenant_id, ts);
 
 CREATE TABLE consumption_hourly (
-    tenant_id  text NOT NULL,
+    tenant_id  text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     meter_id   text NOT NULL,
     hour       timestamptz NOT NULL,
     kwh        double precision NOT NULL,
@@ -154,7 +154,7 @@ CREATE TABLE consumption_hourly (
 );
 
 CREATE TABLE tenant_kpis (
-    tenant_id               text NOT NULL,
+    tenant_id               text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     as_of                   date NOT NULL,
     kwh_today               double precision NOT NULL,
     kwh_month               double precision NOT NULL,
@@ -171,7 +171,7 @@ CREATE TABLE tenant_kpis (
 );
 
 CREATE TABLE asset_watermarks (
-    tenant_id   text NOT NULL,
+    tenant_id   text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     asset       text NOT NULL,
     watermark   timestamptz NOT NULL,
     updated_at  timestamptz NOT NULL DEFAULT now(),
@@ -249,9 +249,7 @@ def _app_role() -> str:
 
 
 def _has_timescaledb() -> bool:
-    row = op.get_bind().exec_driver_sql(
-        "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
-    ).first()
+    row = op.get_bind().exec_driver_sql("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'").first()
     return row is not None
 
 
@@ -261,9 +259,7 @@ def upgrade() -> None:
     if _has_timescaledb():
         op.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
         op.execute(READINGS_SQL.format(partitioning=""))
-        op.execute(
-            "SELECT create_hypertable('meter_readings', 'ts', chunk_time_interval => interval '1 month')"
-        )
+        op.execute("SELECT create_hypertable('meter_readings', 'ts', chunk_time_interval => interval '1 month')")
     else:
         op.execute(READINGS_SQL.format(partitioning="PARTITION BY RANGE (ts)"))
     op.execute(PARTITION_FUNCTION_SQL)

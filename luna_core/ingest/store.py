@@ -1,0 +1,91 @@
+"""Writes validated readings: COPY into a transaction-local stage, then one upsert.
+
+The upsert only touches rows whose value changed, so re-sending the same data changes
+nothing (not even ``ingested_at``), and a corrected value replaces the old one.
+"""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+from sqlalchemy import Connection, text
+
+STAGE_DDL = """
+CREATE TEMP TABLE IF NOT EXISTS _luna_reading_stage (
+    meter_id text NOT NULL,
+    ts timestamptz NOT NULL,
+    kwh double precision NOT NULL,
+    quality text NOT NULL
+) ON COMMIT DELETE ROWS
+"""
+
+QUARANTINE_STAGE_DDL = """
+CREATE TEMP TABLE IF NOT EXISTS _luna_quarantine_stage (raw jsonb NOT NULL, reason text NOT NULL)
+ON COMMIT DELETE ROWS
+"""
+
+UPSERT_SQL = """
+INSERT INTO meter_readings AS r (tenant_id, meter_id, ts, kwh, quality, batch_id)
+SELECT :tenant, meter_id, ts, kwh, quality, :batch FROM _luna_reading_stage
+ON CONFLICT (tenant_id, meter_id, ts) DO UPDATE
+    SET kwh = EXCLUDED.kwh, quality = EXCLUDED.quality, batch_id = EXCLUDED.batch_id, ingested_at = now()
+    WHERE (r.kwh, r.quality) IS DISTINCT FROM (EXCLUDED.kwh, EXCLUDED.quality)
+"""
+
+
+def copy_frame(connection: Connection, table: str, frame: pl.DataFrame) -> None:
+    """Bulk-load a frame with COPY (CSV written by polars, parsed by the server)."""
+    columns = ", ".join(frame.columns)
+    buffer = io.BytesIO()
+    frame.write_csv(buffer, include_header=False, datetime_format="%Y-%m-%dT%H:%M:%S%.f%z")
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(buffer.getbuffer())
+
+
+def ensure_partitions(connection: Connection, clean: pl.DataFrame) -> None:
+    if clean.height:
+        connection.execute(
+            text("SELECT luna_ensure_reading_partitions(:lo, :hi)"),
+            {"lo": clean["ts"].min(), "hi": clean["ts"].max()},
+        )
+
+
+def upsert_readings(connection: Connection, tenant_id: str, batch_id: int, clean: pl.DataFrame) -> int:
+    """Returns how many rows were inserted or changed."""
+    if clean.height == 0:
+        return 0
+    ensure_partitions(connection, clean)
+    connection.execute(text(STAGE_DDL))
+    copy_frame(connection, "_luna_reading_stage", clean.select("meter_id", "ts", "kwh", "quality"))
+    return connection.execute(text(UPSERT_SQL), {"tenant": tenant_id, "batch": batch_id}).rowcount
+
+
+def store_quarantine(connection: Connection, tenant_id: str, batch_id: int, rejected: pl.DataFrame) -> None:
+    if rejected.height == 0:
+        return
+    # COPY cannot target a table under row-level security: stage first, then one INSERT.
+    connection.execute(text(QUARANTINE_STAGE_DDL))
+    copy_frame(connection, "_luna_quarantine_stage", rejected.select("raw", "reason"))
+    connection.execute(
+        text(
+            "INSERT INTO readings_quarantine (tenant_id, batch_id, raw, reason) "
+            "SELECT :tenant, :batch, raw, reason FROM _luna_quarantine_stage"
+        ),
+        {"tenant": tenant_id, "batch": batch_id},
+    )
+
+
+def latest_per_meter(connection: Connection, tenant_id: str, meter_ids: list[str]) -> dict[str, object]:
+    """Newest stored reading per meter, to count late arrivals."""
+    if not meter_ids:
+        return {}
+    result = connection.execute(
+        text(
+            "SELECT m, (SELECT max(ts) FROM meter_readings WHERE tenant_id = :tenant AND meter_id = m) "
+            "FROM unnest(CAST(:meters AS text[])) AS m"
+        ),
+        {"tenant": tenant_id, "meters": meter_ids},
+    )
+    return {meter: latest for meter, latest in result.all() if latest is not None}

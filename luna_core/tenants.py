@@ -1,0 +1,131 @@
+"""The tenant registry: create, list, disable tenants and register their meters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects.postgresql import insert
+
+from luna_core.db.schema import METER_KINDS, meter_readings, meters, tenants
+from luna_core.db.tenancy import tenant_scope, validate_tenant_id
+
+TENANT_KINDS = ("household", "business", "housing")
+
+
+class MeterLike(Protocol):
+    meter_id: str
+    kind: str
+    max_kw: float
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    name: str
+    kind: str
+    zone: str
+    timezone: str
+    state: str | None
+    status: str
+
+
+class TenantError(ValueError):
+    pass
+
+
+def create_tenant(
+    engine: Engine,
+    tenant_id: str,
+    name: str,
+    kind: str = "business",
+    *,
+    zone: str = "DE-LU",
+    timezone: str = "Europe/Berlin",
+    state: str | None = None,
+    meter_specs: list[MeterLike] | tuple[MeterLike, ...] = (),
+) -> Tenant:
+    """Creates the tenant and its meters; an existing tenant id is an error, not an overwrite."""
+    validate_tenant_id(tenant_id)
+    if kind not in TENANT_KINDS:
+        raise TenantError(f"unknown tenant kind {kind!r}; expected one of {', '.join(TENANT_KINDS)}")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise TenantError(f"unknown timezone {timezone!r}") from error
+    for spec in meter_specs:
+        if spec.kind not in METER_KINDS:
+            raise TenantError(f"meter {spec.meter_id}: unknown kind {spec.kind!r}; expected one of {METER_KINDS}")
+    with engine.begin() as connection:
+        inserted = connection.execute(
+            insert(tenants)
+            .values(id=tenant_id, name=name, kind=kind, zone=zone, timezone=timezone, state=state)
+            .on_conflict_do_nothing()
+            .returning(tenants.c.id)
+        ).first()
+    if inserted is None:
+        raise TenantError(f"tenant {tenant_id!r} already exists")
+    if meter_specs:
+        upsert_meters(engine, tenant_id, meter_specs)
+    return get_tenant(engine, tenant_id)
+
+
+def upsert_meters(engine: Engine, tenant_id: str, meter_specs: list[MeterLike] | tuple[MeterLike, ...]) -> None:
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "meter_id": spec.meter_id,
+            "kind": spec.kind,
+            "name": getattr(spec, "name", None) or spec.meter_id,
+            "max_kw": spec.max_kw,
+        }
+        for spec in meter_specs
+    ]
+    statement = insert(meters).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=[meters.c.tenant_id, meters.c.meter_id],
+        set_={"kind": statement.excluded.kind, "name": statement.excluded.name, "max_kw": statement.excluded.max_kw},
+    )
+    with tenant_scope(engine, tenant_id) as connection:
+        connection.execute(statement)
+
+
+def get_tenant(engine: Engine, tenant_id: str) -> Tenant:
+    with engine.connect() as connection:
+        row = connection.execute(select(tenants).where(tenants.c.id == tenant_id)).first()
+    if row is None:
+        raise TenantError(f"unknown tenant {tenant_id!r}")
+    return _tenant(row)
+
+
+def list_tenants(engine: Engine, *, active_only: bool = False) -> list[Tenant]:
+    query = select(tenants).order_by(tenants.c.id)
+    if active_only:
+        query = query.where(tenants.c.status == "active")
+    with engine.connect() as connection:
+        return [_tenant(row) for row in connection.execute(query)]
+
+
+def set_tenant_status(engine: Engine, tenant_id: str, status: str) -> Tenant:
+    with engine.begin() as connection:
+        updated = connection.execute(tenants.update().where(tenants.c.id == tenant_id).values(status=status)).rowcount
+    if not updated:
+        raise TenantError(f"unknown tenant {tenant_id!r}")
+    return get_tenant(engine, tenant_id)
+
+
+def delete_tenant(engine: Engine, tenant_id: str) -> None:
+    """Removes the tenant and everything it owns (readings explicitly: the partitioned table has no FK)."""
+    with tenant_scope(engine, tenant_id) as connection:
+        connection.execute(meter_readings.delete().where(meter_readings.c.tenant_id == tenant_id))
+    with engine.begin() as connection:
+        if not connection.execute(tenants.delete().where(tenants.c.id == tenant_id)).rowcount:
+            raise TenantError(f"unknown tenant {tenant_id!r}")
+
+
+def _tenant(row) -> Tenant:
+    return Tenant(
+        id=row.id, name=row.name, kind=row.kind, zone=row.zone, timezone=row.timezone, state=row.state, status=row.status
+    )

@@ -1,0 +1,79 @@
+"""Fixtures on real services: a fresh PostgreSQL database per test session on the server at
+127.0.0.1:5432 (``LUNA_TEST_PG_URL`` to point elsewhere), migrated to head."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from luna_core.db import migrate
+from luna_core.db.engine import app_engine, dispose_all, owner_engine
+from luna_core.settings import Settings
+from luna_core.tenants import create_tenant
+
+SERVER_URL = os.environ.get("LUNA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@dataclass(frozen=True)
+class Meter:
+    meter_id: str
+    kind: str = "consumption"
+    max_kw: float = 20.0
+
+
+def create_database(name: str) -> str:
+    server = create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    server.dispose()
+    return make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(name: str) -> None:
+    dispose_all()
+    server = create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    name = f"luna_test_{uuid.uuid4().hex[:8]}"
+    url = create_database(name)
+    data_dir = tmp_path_factory.mktemp("luna-data")
+    settings = Settings(database_url=url, data_dir=data_dir, environment="test", _env_file=None)
+    migrate.upgrade(owner_engine(settings), settings.app_db_role)
+    yield settings
+    drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Engine:
+    return app_engine(settings)
+
+
+@pytest.fixture
+def tenant_factory(engine: Engine):
+    """Creates uniquely named tenants with the given meters; removes them afterwards."""
+    from luna_core.tenants import delete_tenant
+
+    created: list[str] = []
+
+    def make(prefix: str = "t", meters: tuple[Meter, ...] = (Meter("main"),), **kwargs) -> str:
+        tenant_id = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        create_tenant(engine, tenant_id, kwargs.pop("name", tenant_id), kwargs.pop("kind", "business"),
+                      meter_specs=meters, **kwargs)
+        created.append(tenant_id)
+        return tenant_id
+
+    yield make
+    for tenant_id in created:
+        delete_tenant(engine, tenant_id)
