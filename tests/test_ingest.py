@@ -61,7 +61,8 @@ def test_each_fault_is_quarantined_with_its_reason(engine, tenant_factory):
         {"meter_id": "main", "ts": "yesterday", "kwh": "0.2"},
         {"meter_id": "ghost", "ts": _iso(T0 + timedelta(hours=6)), "kwh": "0.2"},
         {"meter_id": "main", "ts": _iso(T0 + timedelta(hours=6, minutes=7)), "kwh": "0.2"},
-        {"meter_id": "main", "ts": _iso(datetime.now(UTC) + timedelta(days=3)), "kwh": "0.2"},
+        {"meter_id": "main", "ts": _iso(datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=3)),
+         "kwh": "0.2"},
     ]
     duplicate = dict(good[0])
     result = ingest_records(engine, tenant, [*good, duplicate, *bad], source="http", source_ref="test")
