@@ -127,5 +127,11 @@ def delete_tenant(engine: Engine, tenant_id: str) -> None:
 
 def _tenant(row) -> Tenant:
     return Tenant(
-        id=row.id, name=row.name, kind=row.kind, zone=row.zone, timezone=row.timezone, state=row.state, status=row.status
+        id=row.id,
+        name=row.name,
+        kind=row.kind,
+        zone=row.zone,
+        timezone=row.timezone,
+        state=row.state,
+        status=row.status,
     )

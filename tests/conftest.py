@@ -69,8 +69,14 @@ def tenant_factory(engine: Engine):
 
     def make(prefix: str = "t", meters: tuple[Meter, ...] = (Meter("main"),), **kwargs) -> str:
         tenant_id = f"{prefix}-{uuid.uuid4().hex[:8]}"
-        create_tenant(engine, tenant_id, kwargs.pop("name", tenant_id), kwargs.pop("kind", "business"),
-                      meter_specs=meters, **kwargs)
+        create_tenant(
+            engine,
+            tenant_id,
+            kwargs.pop("name", tenant_id),
+            kwargs.pop("kind", "business"),
+            meter_specs=meters,
+            **kwargs,
+        )
         created.append(tenant_id)
         return tenant_id
 

@@ -61,8 +61,11 @@ def test_each_fault_is_quarantined_with_its_reason(engine, tenant_factory):
         {"meter_id": "main", "ts": "yesterday", "kwh": "0.2"},
         {"meter_id": "ghost", "ts": _iso(T0 + timedelta(hours=6)), "kwh": "0.2"},
         {"meter_id": "main", "ts": _iso(T0 + timedelta(hours=6, minutes=7)), "kwh": "0.2"},
-        {"meter_id": "main", "ts": _iso(datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=3)),
-         "kwh": "0.2"},
+        {
+            "meter_id": "main",
+            "ts": _iso(datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=3)),
+            "kwh": "0.2",
+        },
     ]
     duplicate = dict(good[0])
     result = ingest_records(engine, tenant, [*good, duplicate, *bad], source="http", source_ref="test")
@@ -72,8 +75,11 @@ def test_each_fault_is_quarantined_with_its_reason(engine, tenant_factory):
     assert result.rows_quarantined == len(bad)
     with tenant_scope(engine, tenant) as connection:
         quarantined = connection.execute(
-            select(readings_quarantine.c.raw["ts"].astext, readings_quarantine.c.raw["kwh"].astext,
-                   readings_quarantine.c.reason)
+            select(
+                readings_quarantine.c.raw["ts"].astext,
+                readings_quarantine.c.raw["kwh"].astext,
+                readings_quarantine.c.reason,
+            )
         ).all()
     reason_of = {(ts, kwh): reason for ts, kwh, reason in quarantined}
     expected = [
@@ -119,8 +125,11 @@ def test_corrected_value_replaces_the_old_one_and_late_rows_are_counted(engine, 
     tenant = tenant_factory()
     ingest_records(engine, tenant, _rows("main", 8), source="http", source_ref="a")
     corrected = ingest_records(
-        engine, tenant, [{"meter_id": "main", "ts": _iso(T0), "kwh": "0.75", "quality": "substituted"}],
-        source="http", source_ref="b",
+        engine,
+        tenant,
+        [{"meter_id": "main", "ts": _iso(T0), "kwh": "0.75", "quality": "substituted"}],
+        source="http",
+        source_ref="b",
     )
     assert (corrected.rows_stored, corrected.rows_late) == (1, 1)
     with tenant_scope(engine, tenant) as connection:
@@ -146,7 +155,11 @@ def test_parquet_with_typed_columns(engine, tenant_factory, tmp_path):
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("columns.csv", "meter,time,value\nmain,2026-01-01T00:00:00Z,1\n", "missing required column(s) meter_id, ts, kwh"),
+        (
+            "columns.csv",
+            "meter,time,value\nmain,2026-01-01T00:00:00Z,1\n",
+            "missing required column(s) meter_id, ts, kwh",
+        ),
         ("empty.csv", "meter_id,ts,kwh\n", "contains no readings"),
         ("readings.xlsx", "whatever", "unsupported file type .xlsx"),
         ("broken.parquet", "not parquet at all", "cannot read as parquet"),
@@ -172,8 +185,13 @@ def test_failure_mid_write_rolls_back_everything(engine, tenant_factory, monkeyp
 
     monkeypatch.setattr(pipeline, "store_quarantine", explode)
     with pytest.raises(RuntimeError, match="disk full"):
-        ingest_records(engine, tenant, [*_rows("main", 4), {"meter_id": "main", "ts": "x", "kwh": "1"}],
-                       source="http", source_ref="boom")
+        ingest_records(
+            engine,
+            tenant,
+            [*_rows("main", 4), {"meter_id": "main", "ts": "x", "kwh": "1"}],
+            source="http",
+            source_ref="boom",
+        )
     assert _count(engine, tenant, meter_readings) == 0
     assert _count(engine, tenant, ingest_batches) == 0
 

@@ -117,7 +117,11 @@ def ingest_frame(
             earlier.already_ingested = True
             return earlier
         limits = MeterLimits(
-            dict(connection.execute(select(meters.c.meter_id, meters.c.max_kw).where(meters.c.tenant_id == tenant_id)).all())
+            dict(
+                connection.execute(
+                    select(meters.c.meter_id, meters.c.max_kw).where(meters.c.tenant_id == tenant_id)
+                ).all()
+            )
         )
         validated = validate_readings(raw, limits, timezone, future_tolerance=future_tolerance or timedelta(hours=1))
         clean, rejected = validated.clean, validated.rejected

@@ -6,10 +6,10 @@ nothing (not even ``ingested_at``), and a corrected value replaces the old one.
 
 from __future__ import annotations
 
-import io
-
 import polars as pl
 from sqlalchemy import Connection, text
+
+from luna_core.db.copy import copy_frame
 
 STAGE_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS _luna_reading_stage (
@@ -32,16 +32,6 @@ ON CONFLICT (tenant_id, meter_id, ts) DO UPDATE
     SET kwh = EXCLUDED.kwh, quality = EXCLUDED.quality, batch_id = EXCLUDED.batch_id, ingested_at = now()
     WHERE (r.kwh, r.quality) IS DISTINCT FROM (EXCLUDED.kwh, EXCLUDED.quality)
 """
-
-
-def copy_frame(connection: Connection, table: str, frame: pl.DataFrame) -> None:
-    """Bulk-load a frame with COPY (CSV written by polars, parsed by the server)."""
-    columns = ", ".join(frame.columns)
-    buffer = io.BytesIO()
-    frame.write_csv(buffer, include_header=False, datetime_format="%Y-%m-%dT%H:%M:%S%.f%z")
-    cursor = connection.connection.driver_connection.cursor()
-    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy:
-        copy.write(buffer.getbuffer())
 
 
 def ensure_partitions(connection: Connection, clean: pl.DataFrame) -> None:

@@ -1,0 +1,1 @@
+"""Dagster assets by domain; ``definitions.py`` assembles the one ``Definitions``."""

@@ -1,0 +1,71 @@
+"""Asset checks backed by the Great Expectations suites in ``luna_core.quality``."""
+
+from datetime import timedelta
+
+from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
+from sqlalchemy import select
+
+from luna_assets.energy import meter_readings
+from luna_assets.market import day_ahead_prices
+from luna_assets.partitions import tenants_partitions
+from luna_core.db.schema import tenants
+from luna_core.db.tenancy import tenant_scope
+from luna_core.quality import suites
+from luna_core.quality.expectations import QualityResult
+from resources import LunaResource
+
+
+def _result(outcome: QualityResult, severity: AssetCheckSeverity = AssetCheckSeverity.ERROR) -> AssetCheckResult:
+    return AssetCheckResult(
+        passed=outcome.success,
+        severity=severity,
+        description="; ".join(outcome.failures) or f"{outcome.suite}: all expectations met",
+        metadata={"rows_checked": outcome.rows, "expectations": MetadataValue.json(outcome.details)},
+    )
+
+
+@asset_check(
+    asset=meter_readings,
+    partitions_def=tenants_partitions,
+    description="kWh present, >= 0, within the meter's power limit (last 7 days)",
+)
+def readings_in_range(context: AssetCheckExecutionContext, luna: LunaResource) -> AssetCheckResult:
+    tenant = context.partition_key
+    with tenant_scope(luna.engine(), tenant) as connection:
+        return _result(suites.readings_in_range(connection, tenant))
+
+
+@asset_check(
+    asset=meter_readings,
+    partitions_def=tenants_partitions,
+    description="every meter delivered >= 98% of its 15-minute intervals on each of the last 7 complete days",
+)
+def readings_complete(context: AssetCheckExecutionContext, luna: LunaResource) -> AssetCheckResult:
+    tenant = context.partition_key
+    with tenant_scope(luna.engine(), tenant) as connection:
+        timezone = connection.execute(select(tenants.c.timezone).where(tenants.c.id == tenant)).scalar_one()
+        return _result(suites.readings_complete(connection, tenant, timezone), AssetCheckSeverity.WARN)
+
+
+@asset_check(
+    asset=meter_readings,
+    partitions_def=tenants_partitions,
+    description="the newest reading is younger than LUNA_FRESHNESS_HOURS",
+)
+def readings_fresh(context: AssetCheckExecutionContext, luna: LunaResource) -> AssetCheckResult:
+    tenant = context.partition_key
+    max_age = timedelta(hours=luna.settings().freshness_hours)
+    with tenant_scope(luna.engine(), tenant) as connection:
+        return _result(suites.readings_fresh(connection, tenant, max_age), AssetCheckSeverity.WARN)
+
+
+@asset_check(
+    asset=day_ahead_prices, description="prices within EPEX limits, every delivery day fully covered (last 7 days)"
+)
+def prices_valid(luna: LunaResource) -> AssetCheckResult:
+    settings = luna.settings()
+    with luna.engine().connect() as connection:
+        return _result(suites.prices_valid(connection, settings.default_zone))
+
+
+ALL_CHECKS = [readings_in_range, readings_complete, readings_fresh, prices_valid]

@@ -1,0 +1,33 @@
+"""The one ``Definitions`` of Luna IEMS (``workspace.yaml`` and ``dagster dev`` load this)."""
+
+from dagster import Definitions, in_process_executor, multiprocess_executor
+
+from luna_assets.checks import ALL_CHECKS
+from luna_assets.energy import consumption_hourly, meter_readings, tenant_kpis
+from luna_assets.jobs import energy_job, market_job
+from luna_assets.market import day_ahead_prices
+from luna_core.settings import Settings, get_settings
+from resources import build_resources
+from sensors.landing import landing_files_sensor
+from sensors.schedules import energy_hourly_schedule, market_daily_schedule
+from sensors.tenants import tenant_registry_sensor
+
+ASSETS = [meter_readings, consumption_hourly, tenant_kpis, day_ahead_prices]
+
+
+def build_definitions(settings: Settings | None = None) -> Definitions:
+    settings = settings or get_settings()
+    # A run per tenant is small: the process-per-step executor costs more than the steps.
+    executor = in_process_executor if settings.environment in ("dev", "test") else multiprocess_executor
+    return Definitions(
+        assets=ASSETS,
+        asset_checks=ALL_CHECKS,
+        jobs=[energy_job, market_job],
+        sensors=[tenant_registry_sensor, landing_files_sensor],
+        schedules=[market_daily_schedule, energy_hourly_schedule],
+        resources=build_resources(settings),
+        executor=executor,
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,127 @@
+"""Energy assets, partitioned per tenant: readings -> hourly consumption -> KPIs."""
+
+from datetime import date
+
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from sqlalchemy import text
+
+from luna_assets.partitions import tenants_partitions
+from luna_core.db.tenancy import tenant_scope
+from luna_core.energy.hourly import refresh_consumption_hourly
+from luna_core.energy.kpis import compute_tenant_kpis, store_tenant_kpis
+from luna_core.ingest import IngestError, ingest_file
+from luna_core.landing import archive, pending_files
+from resources import LunaResource
+
+_TOTALS_SQL = text(
+    "SELECT count(*), count(DISTINCT meter_id), min(ts), max(ts) FROM meter_readings WHERE tenant_id = :tenant"
+)
+
+
+@asset(
+    partitions_def=tenants_partitions,
+    group_name="energy",
+    kinds={"postgres", "polars"},
+    description="15-minute meter readings of the tenant: new landing files validated and upserted "
+    "(MQTT and HTTP push write through the same path as they arrive); bad rows go to readings_quarantine.",
+)
+def meter_readings(context: AssetExecutionContext, luna: LunaResource) -> MaterializeResult:
+    tenant = context.partition_key
+    settings, engine = luna.settings(), luna.engine()
+    totals = {"rows_received": 0, "rows_stored": 0, "rows_unchanged": 0, "rows_duplicate": 0, "rows_quarantined": 0}
+    files, rejected = [], []
+    for path in pending_files(settings, tenant):
+        try:
+            result = ingest_file(engine, tenant, path)
+        except IngestError as error:
+            context.log.error(f"{path.name} rejected, nothing written: {error}")
+            target = archive(settings, tenant, path, "rejected")
+            target.with_name(target.name + ".reason.txt").write_text(f"{error}\n")
+            rejected.append(f"{path.name}: {error}")
+            continue
+        archive(settings, tenant, path, "processed")
+        files.append(path.name)
+        for key in totals:
+            totals[key] += getattr(result, key)
+        if result.rows_quarantined:
+            context.log.warning(f"{path.name}: {result.rows_quarantined} rows quarantined: {result.reasons}")
+    with tenant_scope(engine, tenant) as connection:
+        rows, meters, first, last = connection.execute(_TOTALS_SQL, {"tenant": tenant}).one()
+    return MaterializeResult(
+        metadata={
+            **totals,
+            "files_ingested": MetadataValue.json(files),
+            "files_rejected": MetadataValue.json(rejected),
+            "table_rows": rows,
+            "meters": meters,
+            "readings_from": MetadataValue.timestamp(first) if first else "none",
+            "readings_to": MetadataValue.timestamp(last) if last else "none",
+        }
+    )
+
+
+class HourlyConfig(Config):
+    full_refresh: bool = False
+    """Recompute every hour instead of only those touched since the last run."""
+
+
+@asset(
+    partitions_def=tenants_partitions,
+    group_name="energy",
+    kinds={"postgres"},
+    deps=[meter_readings],
+    description="Hourly kWh per meter, refreshed for the hours that received new or corrected readings.",
+)
+def consumption_hourly(context: AssetExecutionContext, config: HourlyConfig, luna: LunaResource) -> MaterializeResult:
+    tenant = context.partition_key
+    with tenant_scope(luna.engine(), tenant) as connection:
+        refresh = refresh_consumption_hourly(connection, tenant, full=config.full_refresh)
+    return MaterializeResult(
+        metadata={
+            "new_readings": refresh.new_readings,
+            "hours_written": refresh.rows_written,
+            "hours_from": MetadataValue.timestamp(refresh.hours_from) if refresh.hours_from else "none",
+            "hours_to": MetadataValue.timestamp(refresh.hours_to) if refresh.hours_to else "none",
+        }
+    )
+
+
+class KpiConfig(Config):
+    as_of: str | None = None
+    """Tenant-local day (YYYY-MM-DD); default: the day of the newest reading."""
+
+
+@asset(
+    partitions_def=tenants_partitions,
+    group_name="energy",
+    kinds={"postgres"},
+    deps=[consumption_hourly, "day_ahead_prices"],
+    description="kWh today and this month, cost in EUR at day-ahead prices, peak kW, PV self-consumption.",
+)
+def tenant_kpis(context: AssetExecutionContext, config: KpiConfig, luna: LunaResource) -> MaterializeResult:
+    tenant = context.partition_key
+    as_of = date.fromisoformat(config.as_of) if config.as_of else None
+    with tenant_scope(luna.engine(), tenant) as connection:
+        kpis = compute_tenant_kpis(connection, tenant, as_of)
+        if kpis is None:
+            context.log.warning(f"tenant {tenant} has no readings yet; no KPIs written")
+            return MaterializeResult(metadata={"as_of": "none"})
+        store_tenant_kpis(connection, kpis)
+    if kpis.unpriced_intervals:
+        context.log.warning(f"{kpis.unpriced_intervals} intervals had no day-ahead price; cost excludes them")
+    return MaterializeResult(
+        metadata={
+            "as_of": kpis.as_of.isoformat(),
+            "kwh_today": round(kpis.kwh_today, 3),
+            "kwh_month": round(kpis.kwh_month, 3),
+            "cost_today_eur": _rounded(kpis.cost_today_eur, 2),
+            "cost_month_eur": _rounded(kpis.cost_month_eur, 2),
+            "peak_kw_month": _rounded(kpis.peak_kw_month, 2),
+            "self_consumption_ratio": _rounded(kpis.self_consumption_ratio, 3),
+            "unpriced_intervals": kpis.unpriced_intervals,
+        }
+    )
+
+
+def _rounded(value: float | None, digits: int) -> float | str:
+    return "n/a" if value is None else round(value, digits)

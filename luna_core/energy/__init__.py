@@ -1,0 +1,1 @@
+"""Energy analytics over stored readings: hourly consumption and tenant KPIs."""

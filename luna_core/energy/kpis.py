@@ -1,0 +1,136 @@
+"""Tenant KPIs for one day (tenant-local), computed in PostgreSQL from 15-minute readings.
+
+Definitions (also in the README):
+- load: what the site consumed = consumption + ev + heat_pump meters (sub-meters are separate loads);
+- grid import per interval = max(load - pv, 0); self-consumed PV = min(load, pv);
+- cost = grid import x day-ahead price of the interval (15-minute price, else the hour's), EUR;
+- peak kW = the month's highest 15-minute grid import x 4;
+- self-consumption ratio = self-consumed PV / PV generation (only where a PV meter exists).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Connection, select, text
+from sqlalchemy.dialects.postgresql import insert
+
+from luna_core.db.schema import tenant_kpis, tenants
+
+LOAD_KINDS = ("consumption", "ev", "heat_pump")
+
+_KPI_SQL = text(
+    """
+    WITH bounds AS (
+        SELECT CAST(date_trunc('month', CAST(:as_of AS timestamp)) AS timestamp) AT TIME ZONE :tz AS month_start,
+               CAST(:as_of AS timestamp) AT TIME ZONE :tz AS day_start,
+               CAST(CAST(:as_of AS date) + 1 AS timestamp) AT TIME ZONE :tz AS day_end
+    ),
+    intervals AS (
+        SELECT r.ts,
+               coalesce(sum(r.kwh) FILTER (WHERE m.kind IN ('consumption', 'ev', 'heat_pump')), 0) AS load_kwh,
+               coalesce(sum(r.kwh) FILTER (WHERE m.kind = 'pv'), 0) AS pv_kwh
+        FROM meter_readings r
+        JOIN meters m ON m.tenant_id = r.tenant_id AND m.meter_id = r.meter_id
+        CROSS JOIN bounds b
+        WHERE r.tenant_id = :tenant AND r.ts >= b.month_start AND r.ts < b.day_end
+        GROUP BY r.ts
+    ),
+    priced AS (
+        SELECT i.ts, i.load_kwh, i.pv_kwh,
+               greatest(i.load_kwh - i.pv_kwh, 0) AS import_kwh,
+               least(i.load_kwh, i.pv_kwh) AS self_kwh,
+               coalesce(p15.eur_per_mwh, p60.eur_per_mwh) AS eur_per_mwh
+        FROM intervals i
+        LEFT JOIN market_prices p15
+               ON p15.zone = :zone AND p15.resolution_minutes = 15 AND p15.ts = i.ts
+        LEFT JOIN market_prices p60
+               ON p60.zone = :zone AND p60.resolution_minutes = 60 AND p60.ts = date_trunc('hour', i.ts, 'UTC')
+    )
+    SELECT
+        coalesce(sum(load_kwh) FILTER (WHERE ts >= b.day_start), 0) AS kwh_today,
+        coalesce(sum(load_kwh), 0) AS kwh_month,
+        sum(import_kwh * eur_per_mwh / 1000) FILTER (WHERE ts >= b.day_start) AS cost_today_eur,
+        sum(import_kwh * eur_per_mwh / 1000) AS cost_month_eur,
+        count(*) FILTER (WHERE eur_per_mwh IS NULL) AS unpriced_intervals,
+        max(import_kwh) * 4 AS peak_kw_month,
+        (array_agg(ts ORDER BY import_kwh DESC, ts))[1] AS peak_at,
+        sum(pv_kwh) AS pv_kwh_month,
+        sum(self_kwh) AS self_kwh_month,
+        min(ts) AS readings_from,
+        max(ts) AS readings_to,
+        count(*) AS intervals
+    FROM priced CROSS JOIN bounds b
+    GROUP BY b.day_start
+    """
+)
+
+_HAS_PV_SQL = text("SELECT EXISTS (SELECT 1 FROM meters WHERE tenant_id = :tenant AND kind = 'pv')")
+
+_LATEST_DAY_SQL = text(
+    """
+    SELECT CAST(max(ts) AT TIME ZONE :tz AS date) FROM meter_readings WHERE tenant_id = :tenant
+    """
+)
+
+
+@dataclass
+class TenantKpis:
+    tenant_id: str
+    as_of: date
+    kwh_today: float
+    kwh_month: float
+    cost_today_eur: float | None
+    cost_month_eur: float | None
+    peak_kw_month: float | None
+    peak_at: datetime | None
+    pv_kwh_month: float | None
+    self_consumption_ratio: float | None
+    readings_from: datetime | None
+    readings_to: datetime | None
+    unpriced_intervals: int = 0
+    intervals: int = 0
+
+
+def compute_tenant_kpis(connection: Connection, tenant_id: str, as_of: date | None = None) -> TenantKpis | None:
+    """KPIs for ``as_of`` (default: the tenant-local day of the newest reading); None without readings.
+    Run inside ``tenant_scope``."""
+    zone, tz = connection.execute(select(tenants.c.zone, tenants.c.timezone).where(tenants.c.id == tenant_id)).one()
+    if as_of is None:
+        as_of = connection.execute(_LATEST_DAY_SQL, {"tenant": tenant_id, "tz": tz}).scalar_one()
+        if as_of is None:
+            return None
+    row = connection.execute(_KPI_SQL, {"tenant": tenant_id, "tz": tz, "zone": zone, "as_of": as_of}).first()
+    if row is None:
+        return None
+    has_pv = connection.execute(_HAS_PV_SQL, {"tenant": tenant_id}).scalar_one()
+    pv = row.pv_kwh_month if has_pv else None
+    return TenantKpis(
+        tenant_id=tenant_id,
+        as_of=as_of,
+        kwh_today=row.kwh_today,
+        kwh_month=row.kwh_month,
+        cost_today_eur=row.cost_today_eur,
+        cost_month_eur=row.cost_month_eur,
+        peak_kw_month=row.peak_kw_month,
+        peak_at=row.peak_at,
+        pv_kwh_month=pv,
+        self_consumption_ratio=(row.self_kwh_month / pv) if pv else None,
+        readings_from=row.readings_from,
+        readings_to=row.readings_to,
+        unpriced_intervals=row.unpriced_intervals,
+        intervals=row.intervals,
+    )
+
+
+def store_tenant_kpis(connection: Connection, kpis: TenantKpis) -> None:
+    values = {k: v for k, v in asdict(kpis).items() if k in tenant_kpis.c}
+    statement = insert(tenant_kpis).values(**values, computed_at=text("now()"))
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[tenant_kpis.c.tenant_id, tenant_kpis.c.as_of],
+            set_={k: statement.excluded[k] for k in values if k not in ("tenant_id", "as_of")}
+            | {"computed_at": text("now()")},
+        )
+    )

@@ -1,0 +1,1 @@
+"""Day-ahead market prices: sources (simulated, CSV) and the idempotent store."""

@@ -1,0 +1,134 @@
+"""The expectations Luna holds its stored data to: range, completeness, freshness."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import Connection, text
+
+from luna_core.market.sources import MAX_PRICE, MIN_PRICE
+from luna_core.quality.expectations import QualityResult, validate
+
+RECENT_DAYS = 7
+MIN_COMPLETENESS = 0.98
+
+_RECENT_READINGS_SQL = text(
+    """
+    SELECT r.meter_id, r.ts, r.kwh, m.max_kw / 4 AS max_kwh
+    FROM meter_readings r JOIN meters m ON m.tenant_id = r.tenant_id AND m.meter_id = r.meter_id
+    WHERE r.tenant_id = :tenant
+      AND r.ts >= (SELECT max(ts) FROM meter_readings WHERE tenant_id = :tenant) - make_interval(days => :days)
+    """
+)
+
+# Completeness per meter and tenant-local day, over the last complete days only.
+_COMPLETENESS_SQL = text(
+    """
+    WITH latest AS (
+        SELECT CAST(max(ts) AT TIME ZONE :tz AS date) AS day FROM meter_readings WHERE tenant_id = :tenant
+    ), days AS (
+        SELECT CAST(d AS date) AS day FROM latest,
+               generate_series(latest.day - :days, latest.day - 1, interval '1 day') AS d
+    ), expected AS (
+        SELECT day,
+               CAST(extract(epoch FROM (CAST(day + 1 AS timestamp) AT TIME ZONE :tz)
+                                     - (CAST(day AS timestamp) AT TIME ZONE :tz)) / 900 AS integer) AS intervals
+        FROM days
+    )
+    SELECT m.meter_id, e.day, e.intervals AS expected, count(r.ts) AS received
+    FROM meters m CROSS JOIN expected e
+    LEFT JOIN meter_readings r
+           ON r.tenant_id = m.tenant_id AND r.meter_id = m.meter_id
+          AND r.ts >= CAST(e.day AS timestamp) AT TIME ZONE :tz
+          AND r.ts < CAST(e.day + 1 AS timestamp) AT TIME ZONE :tz
+    WHERE m.tenant_id = :tenant
+    GROUP BY m.meter_id, e.day, e.intervals
+    """
+)
+
+
+def readings_in_range(connection: Connection, tenant_id: str) -> QualityResult:
+    import great_expectations.expectations as gxe
+
+    frame = pd.read_sql(_RECENT_READINGS_SQL, connection, params={"tenant": tenant_id, "days": RECENT_DAYS})
+    frame["headroom_kwh"] = frame["max_kwh"] - frame["kwh"]
+    return validate(
+        "readings_range",
+        frame,
+        [
+            gxe.ExpectColumnValuesToNotBeNull(column="kwh"),
+            gxe.ExpectColumnValuesToBeBetween(column="kwh", min_value=0),
+            gxe.ExpectColumnValuesToBeBetween(column="headroom_kwh", min_value=0),
+            gxe.ExpectTableRowCountToBeBetween(min_value=1),
+        ],
+    )
+
+
+def readings_complete(connection: Connection, tenant_id: str, timezone: str) -> QualityResult:
+    import great_expectations.expectations as gxe
+
+    frame = pd.read_sql(
+        _COMPLETENESS_SQL, connection, params={"tenant": tenant_id, "tz": timezone, "days": RECENT_DAYS}
+    )
+    frame["completeness"] = frame["received"] / frame["expected"]
+    return validate(
+        "readings_completeness",
+        frame,
+        [
+            gxe.ExpectTableRowCountToBeBetween(min_value=1),
+            gxe.ExpectColumnValuesToBeBetween(column="completeness", min_value=MIN_COMPLETENESS, max_value=1.0),
+        ],
+    )
+
+
+def readings_fresh(connection: Connection, tenant_id: str, max_age: timedelta, now: datetime | None = None):
+    import great_expectations.expectations as gxe
+
+    newest = connection.execute(
+        text("SELECT max(ts) FROM meter_readings WHERE tenant_id = :tenant"), {"tenant": tenant_id}
+    ).scalar_one()
+    now = now or datetime.now(UTC)
+    # The newest interval ends 15 minutes after its start.
+    age_hours = None if newest is None else (now - newest - timedelta(minutes=15)).total_seconds() / 3600
+    frame = pd.DataFrame({"age_hours": [age_hours]}, dtype="float64")
+    return validate(
+        "readings_freshness",
+        frame,
+        [
+            gxe.ExpectColumnValuesToNotBeNull(column="age_hours"),
+            gxe.ExpectColumnMaxToBeBetween(column="age_hours", max_value=max_age.total_seconds() / 3600),
+        ],
+    )
+
+
+_PRICE_DAYS_SQL = text(
+    """
+    WITH days AS (
+        SELECT resolution_minutes, CAST(ts AT TIME ZONE 'Europe/Berlin' AS date) AS day, eur_per_mwh
+        FROM market_prices WHERE zone = :zone
+    )
+    SELECT resolution_minutes, day, count(*) AS received, min(eur_per_mwh) AS min_price, max(eur_per_mwh) AS max_price
+    FROM days
+    WHERE day > (SELECT max(day) FROM days) - :days
+    GROUP BY 1, 2
+    """
+)
+
+
+def prices_valid(connection: Connection, zone: str) -> QualityResult:
+    import great_expectations.expectations as gxe
+
+    frame = pd.read_sql(_PRICE_DAYS_SQL, connection, params={"zone": zone, "days": RECENT_DAYS})
+    # A delivery day has 23, 24 or 25 hours.
+    frame["hours_covered"] = frame["received"] * frame["resolution_minutes"] / 60
+    return validate(
+        "prices",
+        frame,
+        [
+            gxe.ExpectTableRowCountToBeBetween(min_value=1),
+            gxe.ExpectColumnValuesToBeBetween(column="min_price", min_value=MIN_PRICE),
+            gxe.ExpectColumnValuesToBeBetween(column="max_price", max_value=MAX_PRICE),
+            gxe.ExpectColumnValuesToBeBetween(column="hours_covered", min_value=23, max_value=25),
+        ],
+    )

@@ -1,0 +1,53 @@
+"""Dagster resources: thin wrappers that build ``luna_core`` clients from settings."""
+
+from pathlib import Path
+
+from dagster import ConfigurableResource
+from sqlalchemy import Engine
+
+from luna_core.db.engine import app_engine
+from luna_core.market.sources import PriceSource, price_source
+from luna_core.settings import Settings, get_settings
+
+
+class LunaResource(ConfigurableResource):
+    """The platform as Dagster sees it. Unset fields fall back to the ``LUNA_*`` environment."""
+
+    database_url: str | None = None
+    data_dir: str | None = None
+    market_source: str | None = None
+    market_csv_path: str | None = None
+
+    def settings(self) -> Settings:
+        base = get_settings()
+        overrides = {
+            key: value
+            for key, value in (
+                ("database_url", self.database_url),
+                ("data_dir", self.data_dir),
+                ("market_source", self.market_source),
+                ("market_csv_path", self.market_csv_path),
+            )
+            if value is not None
+        }
+        return Settings.model_validate({**base.model_dump(), **overrides}) if overrides else base
+
+    def engine(self) -> Engine:
+        return app_engine(self.settings())
+
+    def landing_dir(self, tenant_id: str) -> Path:
+        from luna_core.landing import inbox_dir
+
+        return inbox_dir(self.settings(), tenant_id)
+
+    def prices(self) -> PriceSource:
+        settings = self.settings()
+        return price_source(settings.market_source, seed=settings.seed, csv_path=settings.market_csv_path)
+
+
+def build_resources(settings: Settings | None = None) -> dict[str, object]:
+    """Resources by environment: every environment talks to real services, configured by ``LUNA_*``."""
+    settings = settings or get_settings()
+    if settings.environment == "test":
+        return {"luna": LunaResource(database_url=settings.database_url, data_dir=str(settings.data_dir))}
+    return {"luna": LunaResource()}

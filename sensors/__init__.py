@@ -1,0 +1,1 @@
+"""Sensors and schedules: the tenant registry, landing files, periodic refreshes."""
