@@ -138,7 +138,7 @@ def test_rerun_changes_nothing(engine, instance, two_tenants):
 
 
 def test_late_correction_reaches_its_hour(engine, settings, instance, two_tenants, tmp_path):
-    a, b, resource = two_tenants
+    a, _, resource = two_tenants
     _materialize_all(instance, resource, [a])
     drop_file(settings, a, _readings_csv(tmp_path / "fix.csv", [("main", EARLY, 4.0)]))
     _materialize_all(instance, resource, [a])

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     MetaData,
     SmallInteger,
@@ -257,3 +258,13 @@ TENANT_TABLES = (
 PLATFORM_TABLES = ("tenants", "market_prices")
 # The application may append to these but never rewrite history.
 APPEND_ONLY_TABLES = ("audit_log",)
+
+Index("users_tenant", users.c.tenant_id)
+Index("ingest_batches_tenant_started", ingest_batches.c.tenant_id, ingest_batches.c.started_at)
+Index("ingest_batches_tenant_sha", ingest_batches.c.tenant_id, ingest_batches.c.content_sha256)
+Index("readings_quarantine_tenant_received", readings_quarantine.c.tenant_id, readings_quarantine.c.received_at)
+Index("readings_quarantine_batch", readings_quarantine.c.batch_id)
+Index("events_tenant_ts", events.c.tenant_id, events.c.ts)
+Index("labels_tenant_range", labels.c.tenant_id, labels.c.ts_from)
+Index("requests_pending", requests.c.status, requests.c.created_at, postgresql_where=requests.c.status == "pending")
+Index("audit_log_tenant_ts", audit_log.c.tenant_id, audit_log.c.ts)
