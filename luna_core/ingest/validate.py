@@ -69,7 +69,9 @@ def validate_readings(
         schema={"_meter": pl.Utf8, "_max_kwh": pl.Float64},
     )
     frame = frame.join(max_kw, on="_meter", how="left", maintain_order="left")
-    frame = frame.with_columns(_first_failure(now + future_tolerance).alias("_reason"))
+    # Adapters may hand over records already known to be bad (e.g. an MQTT payload that is not JSON).
+    known_error = pl.col("error").cast(pl.Utf8) if "error" in frame.columns else pl.lit(None, pl.Utf8)
+    frame = frame.with_columns(pl.coalesce(known_error, _first_failure(now + future_tolerance)).alias("_reason"))
 
     frame = _flag_conflicting_duplicates(frame)
     bad = frame.filter(pl.col("_reason").is_not_null())

@@ -1,0 +1,1 @@
+"""The ``luna`` command line (typer)."""

@@ -1,0 +1,227 @@
+"""``luna``: database, tenants, simulators, ingest, materialization and the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from luna_cli.common import configure_logging, console, one_line_errors, settings_with_database
+
+app = typer.Typer(help="Luna IEMS command line.", no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+tenants_app = typer.Typer(help="The tenant registry.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(tenants_app, name="tenants")
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what happens.")) -> None:
+    configure_logging(verbose)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
+
+
+@db_app.command("upgrade")
+@one_line_errors
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Apply migrations (creates the app role and row-level security policies)."""
+    from luna_core.db import migrate
+    from luna_core.db.engine import owner_engine
+
+    settings = settings_with_database()
+    migrate.upgrade(owner_engine(settings), settings.app_db_role, revision)
+    console.print(f"database at revision {migrate.current_revision(owner_engine(settings))}")
+
+
+@db_app.command("downgrade")
+@one_line_errors
+def db_downgrade(
+    revision: str = typer.Argument(..., help="Target revision, 'base' removes everything."),
+    yes: bool = typer.Option(False, "--yes", help="Confirm that data may be lost."),
+) -> None:
+    """Revert migrations."""
+    from luna_core.db import migrate
+    from luna_core.db.engine import owner_engine
+
+    if not yes:
+        raise ValueError("downgrading can drop data; repeat with --yes")
+    settings = settings_with_database()
+    migrate.downgrade(owner_engine(settings), settings.app_db_role, revision)
+    console.print(f"database at revision {migrate.current_revision(owner_engine(settings))}")
+
+
+@db_app.command("current")
+@one_line_errors
+def db_current() -> None:
+    """Show the applied revision and the newest available."""
+    from luna_core.db import migrate
+    from luna_core.db.engine import owner_engine
+
+    current = migrate.current_revision(owner_engine(settings_with_database()))
+    typer.echo(f"current: {current or 'none'}  head: {migrate.head_revision()}")
+
+
+@tenants_app.command("add")
+@one_line_errors
+def tenants_add(
+    tenant_id: str = typer.Argument(..., help="Slug: lowercase letters, digits, '-'."),
+    name: str = typer.Option(..., help="Display name."),
+    kind: str = typer.Option("business", help="household | business | housing"),
+    zone: str = typer.Option("DE-LU", help="Bidding zone of its prices."),
+    timezone: str = typer.Option("Europe/Berlin"),
+    state: str | None = typer.Option(None, help="German state code for holidays, e.g. BY."),
+    meter: list[str] = typer.Option([], help="METER_ID:KIND:MAX_KW, e.g. main:consumption:30 (repeatable)."),
+) -> None:
+    """Register a tenant and its meters (its Dagster partition follows through the sensor)."""
+    from luna_core.db.engine import app_engine
+    from luna_core.tenants import create_tenant
+
+    specs = [_meter_spec(text) for text in meter]
+    tenant = create_tenant(
+        app_engine(settings_with_database()),
+        tenant_id,
+        name,
+        kind,
+        zone=zone,
+        timezone=timezone,
+        state=state,
+        meter_specs=specs,
+    )
+    console.print(f"tenant {tenant.id} created with {len(specs)} meter(s)")
+
+
+def _meter_spec(text: str):
+    from luna_core.simulation.sites import MeterSpec
+
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise ValueError(f"--meter {text!r}: expected METER_ID:KIND:MAX_KW")
+    try:
+        max_kw = float(parts[2])
+    except ValueError:
+        raise ValueError(f"--meter {text!r}: MAX_KW must be a number") from None
+    return MeterSpec(meter_id=parts[0], kind=parts[1], max_kw=max_kw)
+
+
+@tenants_app.command("list")
+@one_line_errors
+def tenants_list() -> None:
+    """List tenants."""
+    from luna_core.db.engine import app_engine
+    from luna_core.tenants import list_tenants
+
+    table = Table("id", "name", "kind", "zone", "timezone", "state", "status")
+    for t in list_tenants(app_engine(settings_with_database())):
+        table.add_row(t.id, t.name, t.kind, t.zone, t.timezone, t.state or "", t.status)
+    Console().print(table)
+
+
+@tenants_app.command("disable")
+@one_line_errors
+def tenants_disable(tenant_id: str) -> None:
+    """Stop accepting data for a tenant (its Dagster partition is removed by the sensor)."""
+    from luna_core.db.engine import app_engine
+    from luna_core.tenants import set_tenant_status
+
+    set_tenant_status(app_engine(settings_with_database()), tenant_id, "disabled")
+    console.print(f"tenant {tenant_id} disabled")
+
+
+@app.command("ingest")
+@one_line_errors
+def ingest(
+    files: list[Path] = typer.Argument(..., help="CSV or Parquet files: meter_id, ts, kwh[, quality]."),
+    tenant: str = typer.Option(..., "--tenant", "-t", help="Tenant the readings belong to."),
+) -> None:
+    """Validate and store readings now (bad rows go to quarantine with their reason)."""
+    from luna_core.db.engine import app_engine
+    from luna_core.ingest import ingest_file
+
+    engine = app_engine(settings_with_database())
+    table = Table("file", "received", "stored", "unchanged", "duplicate", "quarantined", "note")
+    with _progress() as progress:
+        task = progress.add_task("ingesting", total=len(files))
+        for path in files:
+            result = ingest_file(engine, tenant, path)
+            note = (
+                "already ingested"
+                if result.already_ingested
+                else "; ".join(f"{n}x {r}" for r, n in result.reasons.items())
+            )
+            table.add_row(
+                path.name,
+                *(
+                    str(getattr(result, f"rows_{k}"))
+                    for k in ("received", "stored", "unchanged", "duplicate", "quarantined")
+                ),
+                note,
+            )
+            progress.advance(task)
+    Console().print(table)
+
+
+@app.command("ingest-mqtt")
+@one_line_errors
+def ingest_mqtt(
+    flush_seconds: float = typer.Option(2.0, help="Write buffered messages at least this often."),
+    stop_after: float | None = typer.Option(None, help="Stop after this many seconds (default: run until Ctrl-C)."),
+) -> None:
+    """Subscribe to live meter readings (luna/<tenant>/meters/<meter>/readings) and ingest them."""
+    from luna_core.db.engine import app_engine
+    from luna_core.ingest.mqtt import MqttIngestor
+
+    settings = settings_with_database()
+    ingestor = MqttIngestor(
+        app_engine(settings), settings.mqtt_host, settings.mqtt_port, settings.mqtt_topic, flush_seconds=flush_seconds
+    )
+    console.print(f"listening on mqtt://{settings.mqtt_host}:{settings.mqtt_port}/{settings.mqtt_topic}")
+    stats = ingestor.run(stop_after=stop_after)
+    console.print(f"stopped: {stats}")
+
+
+@app.command("materialize")
+@one_line_errors
+def materialize_command(
+    tenant: list[str] = typer.Option([], "--tenant", "-t", help="Only these tenants (default: all active)."),
+) -> None:
+    """Materialize every asset (prices, then each tenant's energy assets) into the Dagster instance."""
+    from luna_cli.materialize import materialize_everything
+
+    materialize_everything(settings_with_database(), tenant or None, _progress)
+
+
+@app.command("demo")
+@one_line_errors
+def demo(
+    serve: bool = typer.Option(True, help="Keep running: Dagster UI, MQTT subscriber and live meters."),
+    days: int = typer.Option(90, help="Days of history to simulate per demo tenant."),
+    port: int = typer.Option(3000, help="Dagster UI port."),
+) -> None:
+    """Seed three demo tenants with history, materialize everything, serve the Dagster UI."""
+    from luna_cli.demo import run_demo
+
+    run_demo(days=days, serve=serve, port=port, progress=_progress)
+
+
+def _mount_simulators() -> None:
+    from sim.simulate_market_prices import app as market_app
+    from sim.simulate_smart_meter import app as meter_app
+
+    simulate = typer.Typer(help="Seeded, reproducible data simulators.", no_args_is_help=True)
+    for name, sub in (("meters", meter_app), ("market", market_app)):
+        for command in sub.registered_commands:
+            simulate.command(name, help=command.help)(command.callback)
+    app.add_typer(simulate, name="simulate")
+
+
+_mount_simulators()
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,77 @@
+"""Materialize every asset from the command line into the configured Dagster instance, so
+the runs appear in the Dagster UI exactly as if the daemon had launched them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from dagster import DagsterInstance, materialize
+from rich.progress import Progress
+
+from luna_assets.checks import ALL_CHECKS
+from luna_assets.definitions import ASSETS
+from luna_assets.partitions import tenants_partitions
+from luna_core.db.embedded import ensure_dagster_database
+from luna_core.db.engine import app_engine
+from luna_core.settings import Settings
+from luna_core.tenants import list_tenants
+from resources import build_resources
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def dagster_instance(settings: Settings) -> DagsterInstance:
+    """The instance `dagster dev` will also use: DAGSTER_HOME with the repository's dagster.yaml."""
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    os.environ["DAGSTER_HOME"] = str(home)
+    os.environ.setdefault("LUNA_DAGSTER_DATABASE_URL", settings.dagster_url().render_as_string(hide_password=False))
+    ensure_dagster_database(settings)
+    return DagsterInstance.get()
+
+
+def materialize_everything(
+    settings: Settings,
+    only: list[str] | None,
+    progress: Callable[[], Progress],
+    instance: DagsterInstance | None = None,
+) -> dict[str, bool]:
+    instance = instance or dagster_instance(settings)
+    tenants = [t.id for t in list_tenants(app_engine(settings), active_only=True)]
+    if only:
+        unknown = sorted(set(only) - set(tenants))
+        if unknown:
+            raise ValueError(f"unknown or disabled tenant(s): {', '.join(unknown)}")
+        tenants = only
+    known = set(instance.get_dynamic_partitions(tenants_partitions.name))
+    instance.add_dynamic_partitions(tenants_partitions.name, [t for t in tenants if t not in known])
+    resources = build_resources(settings)
+    outcome: dict[str, bool] = {}
+    with progress() as bar:
+        task = bar.add_task("materializing", total=len(tenants) + 1)
+        bar.update(task, description="day_ahead_prices")
+        outcome["day_ahead_prices"] = materialize(
+            ASSETS, selection=["day_ahead_prices"], instance=instance, resources=resources, raise_on_error=False
+        ).success
+        bar.advance(task)
+        for tenant in tenants:
+            bar.update(task, description=f"energy assets of {tenant}")
+            result = materialize(
+                [*ASSETS, *ALL_CHECKS],
+                selection=["meter_readings", "consumption_hourly", "tenant_kpis"],
+                partition_key=tenant,
+                instance=instance,
+                resources=resources,
+                tags={"tenant": tenant},
+                raise_on_error=False,
+            )
+            outcome[tenant] = result.success
+            bar.advance(task)
+    failed = [name for name, ok in outcome.items() if not ok]
+    if failed:
+        raise ValueError(f"materialization failed for {', '.join(failed)}: see the runs in the Dagster UI")
+    return outcome
