@@ -1,0 +1,112 @@
+"""``luna demo``: a working platform on a fresh machine, with nothing but this repository.
+
+Embedded PostgreSQL (unless LUNA_DATABASE_URL is set) -> migrations -> three demo tenants with
+simulated history dropped into their landing inboxes -> every asset materialized -> the
+Dagster UI, the MQTT subscriber and live simulated meters, until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from rich.progress import Progress
+
+from luna_cli.common import console, settings_with_database
+from luna_cli.materialize import REPO_ROOT, dagster_instance, materialize_everything
+from luna_core.db import migrate
+from luna_core.db.engine import app_engine, owner_engine
+from luna_core.landing import drop_file
+from luna_core.simulation.meters import simulate_site
+from luna_core.simulation.sites import DEMO_SITES
+from luna_core.tenants import create_tenant, list_tenants
+
+
+def run_demo(days: int, serve: bool, port: int, progress: Callable[[], Progress]) -> None:
+    settings = settings_with_database()
+    console.print(f"database: {settings.owner_url().render_as_string(hide_password=True)}")
+    migrate.upgrade(owner_engine(settings), settings.app_db_role)
+    engine = app_engine(settings)
+    existing = {t.id for t in list_tenants(engine)}
+    end = _floor_quarter(datetime.now(UTC))
+    start = end - timedelta(days=days)
+    with progress() as bar, tempfile.TemporaryDirectory() as scratch:
+        task = bar.add_task("simulating demo tenants", total=len(DEMO_SITES))
+        for site in DEMO_SITES:
+            bar.update(task, description=f"simulating {site.tenant_id}: {days} days of 15-minute data")
+            if site.tenant_id not in existing:
+                create_tenant(
+                    engine,
+                    site.tenant_id,
+                    site.name,
+                    site.kind,
+                    zone=site.zone,
+                    timezone=site.timezone,
+                    state=site.state,
+                    meter_specs=site.meters,
+                )
+            path = Path(scratch) / f"{site.tenant_id}-{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}.parquet"
+            simulate_site(site, start, end, seed=settings.seed).write_parquet(path)
+            drop_file(settings, site.tenant_id, path)
+            bar.advance(task)
+    instance = dagster_instance(settings)
+    materialize_everything(settings, None, progress, instance=instance)
+    console.print(f"[green]demo data ready[/green] for {', '.join(s.tenant_id for s in DEMO_SITES)}")
+    if serve:
+        _serve(port)
+
+
+def _serve(port: int) -> None:
+    from luna_core.settings import get_settings
+
+    settings = get_settings()
+    bin_dir = Path(sys.executable).parent
+    children: list[subprocess.Popen] = []
+    if _reachable(settings.mqtt_host, settings.mqtt_port):
+        children.append(subprocess.Popen([str(bin_dir / "luna"), "ingest-mqtt"]))
+        children.append(subprocess.Popen([sys.executable, "-m", "sim.mqtt_publisher"]))
+        console.print(f"live meters publishing to mqtt://{settings.mqtt_host}:{settings.mqtt_port}, subscriber running")
+    else:
+        console.print(
+            f"[yellow]no MQTT broker at {settings.mqtt_host}:{settings.mqtt_port}[/yellow]: live meters are off "
+            "(set LUNA_MQTT_HOST/PORT or start mosquitto); file drops and the hourly schedule still work"
+        )
+    console.print(f"[bold]Dagster UI: http://127.0.0.1:{port}[/bold]  (Ctrl-C stops everything)")
+    dagster = subprocess.Popen(
+        [str(bin_dir / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
+        cwd=REPO_ROOT,
+        env={**os.environ, "TMPDIR": os.environ.get("TMPDIR", tempfile.gettempdir())},
+    )
+    children.append(dagster)
+    try:
+        dagster.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _floor_quarter(moment: datetime) -> datetime:
+    return moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
