@@ -1,6 +1,6 @@
 """Energy assets, partitioned per tenant: readings -> hourly consumption -> KPIs."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from sqlalchemy import text
@@ -28,11 +28,12 @@ _TOTALS_SQL = text(
 def meter_readings(context: AssetExecutionContext, luna: LunaResource) -> MaterializeResult:
     tenant = context.partition_key
     settings, engine = luna.settings(), luna.engine()
+    tolerance = timedelta(minutes=settings.ingest_future_tolerance_minutes)
     totals = {"rows_received": 0, "rows_stored": 0, "rows_unchanged": 0, "rows_duplicate": 0, "rows_quarantined": 0}
     files, rejected = [], []
     for path in pending_files(settings, tenant):
         try:
-            result = ingest_file(engine, tenant, path)
+            result = ingest_file(engine, tenant, path, future_tolerance=tolerance)
         except IngestError as error:
             context.log.error(f"{path.name} rejected, nothing written: {error}")
             target = archive(settings, tenant, path, "rejected")

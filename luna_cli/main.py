@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import typer
@@ -144,12 +145,14 @@ def ingest(
     from luna_core.db.engine import app_engine
     from luna_core.ingest import ingest_file
 
-    engine = app_engine(settings_with_database())
+    settings = settings_with_database()
+    engine = app_engine(settings)
+    tolerance = timedelta(minutes=settings.ingest_future_tolerance_minutes)
     table = Table("file", "received", "stored", "unchanged", "duplicate", "quarantined", "note")
     with _progress() as progress:
         task = progress.add_task("ingesting", total=len(files))
         for path in files:
-            result = ingest_file(engine, tenant, path)
+            result = ingest_file(engine, tenant, path, future_tolerance=tolerance)
             note = (
                 "already ingested"
                 if result.already_ingested

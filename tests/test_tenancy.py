@@ -86,7 +86,8 @@ def test_every_tenant_table_has_tenant_id_not_null_and_a_policy(engine):
         for table in schema.TENANT_TABLES:
             nullable = connection.execute(
                 text(
-                    "SELECT is_nullable FROM information_schema.columns WHERE table_name = :t AND column_name = 'tenant_id'"
+                    "SELECT is_nullable FROM information_schema.columns "
+                    "WHERE table_name = :t AND column_name = 'tenant_id'"
                 ),
                 {"t": table},
             ).scalar_one()

@@ -1,0 +1,1 @@
+"""FastAPI service (routers per domain arrive with the API issue)."""
