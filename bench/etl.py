@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import polars as pl
 from rich.console import Console
@@ -28,16 +26,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from luna_core.db import migrate  # noqa: E402
-from luna_core.db.copy import copy_frame  # noqa: E402
-from luna_core.db.engine import app_engine, dispose_all, owner_engine  # noqa: E402
-from luna_core.ingest import ingest_frame  # noqa: E402
-from luna_core.settings import Settings  # noqa: E402
-from luna_core.simulation.meters import simulate_site  # noqa: E402
-from luna_core.simulation.sites import bench_sites  # noqa: E402
-from luna_core.tenants import create_tenant  # noqa: E402
+from luna_core.db import migrate
+from luna_core.db.copy import copy_frame
+from luna_core.db.engine import app_engine, dispose_all, owner_engine
+from luna_core.ingest import ingest_frame
+from luna_core.settings import Settings
+from luna_core.simulation.meters import simulate_site
+from luna_core.simulation.sites import bench_sites
+from luna_core.tenants import create_tenant
 
 SERVER = os.environ.get("LUNA_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 console = Console(stderr=True)
