@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from luna_core.db.schema import ingest_batches, meter_readings, readings_quarantine
 from luna_core.db.tenancy import tenant_scope
@@ -205,3 +205,32 @@ def test_unknown_or_disabled_tenant_is_refused(engine, tenant_factory):
     set_tenant_status(engine, tenant, "disabled")
     with pytest.raises(IngestError, match="is disabled"):
         ingest_records(engine, tenant, _rows("main", 1), source="http", source_ref="x")
+
+
+def test_concurrent_writer_of_the_same_reading_does_not_fail_the_batch(engine, tenant_factory, caplog):
+    """MERGE is not safe against a concurrent insert of the same key: the fallback upsert is."""
+    import logging
+    import threading
+
+    caplog.set_level(logging.INFO, logger="luna_core.ingest.store")
+    tenant = tenant_factory()
+    blocker = engine.connect()
+    transaction = blocker.begin()
+    blocker.execute(text("SELECT set_config('luna.tenant_id', :t, true)"), {"t": tenant})
+    blocker.execute(text("SELECT luna_ensure_reading_partitions(:a, :a)"), {"a": T0})
+    blocker.execute(meter_readings.insert().values(tenant_id=tenant, meter_id="main", ts=T0, kwh=0.5))
+    outcome: dict = {}
+
+    def ingest() -> None:
+        outcome["result"] = ingest_records(engine, tenant, _rows("main", 4), source="http", source_ref="race")
+
+    worker = threading.Thread(target=ingest)
+    worker.start()
+    worker.join(timeout=1.0)
+    assert worker.is_alive(), "the MERGE should wait for the uncommitted row"
+    transaction.commit()
+    blocker.close()
+    worker.join(timeout=10)
+    assert outcome["result"].rows_stored == 3  # the fourth arrived first with the same value
+    assert _count(engine, tenant, meter_readings) == 4
+    assert "retrying as an upsert" in caplog.text

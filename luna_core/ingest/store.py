@@ -1,15 +1,21 @@
-"""Writes validated readings: COPY into a transaction-local stage, then one upsert.
+"""Writes validated readings: COPY into a transaction-local stage, then one MERGE.
 
-The upsert only touches rows whose value changed, so re-sending the same data changes
+The write only touches rows whose value changed, so re-sending the same data changes
 nothing (not even ``ingested_at``), and a corrected value replaces the old one.
 """
 
 from __future__ import annotations
 
+import logging
+
 import polars as pl
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import IntegrityError
 
 from luna_core.db.copy import copy_frame
+
+log = logging.getLogger(__name__)
+UNIQUE_VIOLATION = "23505"
 
 STAGE_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS _luna_reading_stage (
@@ -23,6 +29,19 @@ CREATE TEMP TABLE IF NOT EXISTS _luna_reading_stage (
 QUARANTINE_STAGE_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS _luna_quarantine_stage (raw jsonb NOT NULL, reason text NOT NULL)
 ON COMMIT DELETE ROWS
+"""
+
+# MERGE writes new rows about 1.5x faster than INSERT ... ON CONFLICT (bench/etl.py), but
+# is not safe against a concurrent insert of the same key: then we fall back to the upsert.
+MERGE_SQL = """
+MERGE INTO meter_readings AS r
+USING (SELECT CAST(:tenant AS text) AS tenant_id, meter_id, ts, kwh, quality FROM _luna_reading_stage) AS s
+ON r.tenant_id = s.tenant_id AND r.meter_id = s.meter_id AND r.ts = s.ts
+WHEN MATCHED AND (r.kwh, r.quality) IS DISTINCT FROM (s.kwh, s.quality) THEN
+    UPDATE SET kwh = s.kwh, quality = s.quality, batch_id = :batch, ingested_at = now()
+WHEN NOT MATCHED THEN
+    INSERT (tenant_id, meter_id, ts, kwh, quality, batch_id)
+    VALUES (s.tenant_id, s.meter_id, s.ts, s.kwh, s.quality, :batch)
 """
 
 UPSERT_SQL = """
@@ -49,7 +68,15 @@ def upsert_readings(connection: Connection, tenant_id: str, batch_id: int, clean
     ensure_partitions(connection, clean)
     connection.execute(text(STAGE_DDL))
     copy_frame(connection, "_luna_reading_stage", clean.select("meter_id", "ts", "kwh", "quality"))
-    return connection.execute(text(UPSERT_SQL), {"tenant": tenant_id, "batch": batch_id}).rowcount
+    params = {"tenant": tenant_id, "batch": batch_id}
+    try:
+        with connection.begin_nested():
+            return connection.execute(text(MERGE_SQL), params).rowcount
+    except IntegrityError as error:
+        if getattr(error.orig, "sqlstate", None) != UNIQUE_VIOLATION:
+            raise
+        log.info("a concurrent writer stored some of these readings first; retrying as an upsert")
+        return connection.execute(text(UPSERT_SQL), params).rowcount
 
 
 def store_quarantine(connection: Connection, tenant_id: str, batch_id: int, rejected: pl.DataFrame) -> None:
