@@ -149,26 +149,21 @@ def ingest(
     settings = settings_with_database()
     engine = app_engine(settings)
     tolerance = timedelta(minutes=settings.ingest_future_tolerance_minutes)
-    table = Table("file", "received", "stored", "unchanged", "duplicate", "quarantined", "note")
+    counts = ("received", "stored", "unchanged", "duplicate", "quarantined")
+    table = Table("file", *counts, "note")
+    reasons: list[str] = []
     with _progress() as progress:
         task = progress.add_task("ingesting", total=len(files))
         for path in files:
             result = ingest_file(engine, tenant, path, future_tolerance=tolerance)
-            note = (
-                "already ingested"
-                if result.already_ingested
-                else "; ".join(f"{n}x {r}" for r, n in result.reasons.items())
-            )
-            table.add_row(
-                path.name,
-                *(
-                    str(getattr(result, f"rows_{k}"))
-                    for k in ("received", "stored", "unchanged", "duplicate", "quarantined")
-                ),
-                note,
-            )
+            note = "already ingested (same content)" if result.already_ingested else ""
+            table.add_row(path.name, *(str(getattr(result, f"rows_{k}")) for k in counts), note)
+            reasons += [f"{path.name}: {n}x {reason}" for reason, n in result.reasons.items()]
             progress.advance(task)
-    Console().print(table)
+    out = Console()
+    out.print(table)
+    if reasons:
+        out.print("quarantined (see readings_quarantine):", *reasons, sep="\n  ", highlight=False, soft_wrap=True)
 
 
 @app.command("ingest-mqtt")

@@ -57,11 +57,10 @@ class DayGrid:
         return (self.local_us % DAY_US) / HOUR_US
 
 
-@lru_cache(maxsize=32)
-def day_grid(first_day: int, n_days: int, timezone: str) -> DayGrid:
-    utc_us = first_day * DAY_US + np.arange(n_days * QUARTERS_PER_DAY, dtype=np.int64) * QUARTER_US
-    local = (
-        pl.Series(utc_us)
+def to_local_naive_us(utc_us: np.ndarray, timezone: str) -> np.ndarray:
+    """Instants (µs since epoch) as naive local wall-clock µs, vectorised through polars."""
+    return (
+        pl.Series(utc_us, dtype=pl.Int64)
         .cast(pl.Datetime("us"))
         .dt.replace_time_zone("UTC")
         .dt.convert_time_zone(timezone)
@@ -69,6 +68,12 @@ def day_grid(first_day: int, n_days: int, timezone: str) -> DayGrid:
         .cast(pl.Int64)
         .to_numpy()
     )
+
+
+@lru_cache(maxsize=32)
+def day_grid(first_day: int, n_days: int, timezone: str) -> DayGrid:
+    utc_us = first_day * DAY_US + np.arange(n_days * QUARTERS_PER_DAY, dtype=np.int64) * QUARTER_US
+    local = to_local_naive_us(utc_us, timezone)
     for array in (utc_us, local):
         array.flags.writeable = False  # cached and shared between meters
     return DayGrid(first_day, n_days, timezone, utc_us, local)
