@@ -18,6 +18,8 @@ runner = CliRunner()
 def luna_env(settings, monkeypatch):
     monkeypatch.setenv("LUNA_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("LUNA_DATA_DIR", str(settings.data_dir))
+    # The CLI exports the Dagster URL for its child processes; let monkeypatch undo that too.
+    monkeypatch.setenv("LUNA_DAGSTER_DATABASE_URL", settings.dagster_url().render_as_string(hide_password=False))
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

@@ -18,6 +18,7 @@ def test_env_example_documents_every_setting():
 
 
 def test_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.delenv("LUNA_DAGSTER_DATABASE_URL", raising=False)
     monkeypatch.setenv("LUNA_DATABASE_URL", "postgresql://owner@db:5432/luna")
     monkeypatch.setenv("LUNA_MQTT_PORT", "8883")
     settings = Settings(_env_file=None)
