@@ -1,5 +1,6 @@
 """Asset checks backed by the Great Expectations suites in ``luna_core.quality``."""
 
+import warnings
 from datetime import timedelta
 
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
@@ -13,6 +14,10 @@ from luna_core.db.tenancy import tenant_scope
 from luna_core.quality import suites
 from luna_core.quality.expectations import QualityResult
 from resources import LunaResource
+
+# Checks on a partitioned asset need partitions_def on the check, which Dagster still calls a
+# preview; we depend on it knowingly (the snapshot test catches a change in behaviour).
+warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
 
 
 def _result(outcome: QualityResult, severity: AssetCheckSeverity = AssetCheckSeverity.ERROR) -> AssetCheckResult:

@@ -79,9 +79,11 @@ def _serve(port: int) -> None:
             "(set LUNA_MQTT_HOST/PORT or start mosquitto); file drops and the hourly schedule still work"
         )
     console.print(f"[bold]Dagster UI: http://127.0.0.1:{port}[/bold]  (Ctrl-C stops everything)")
+    # A SIGTERM (from a supervisor or `timeout`) stops the children as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     dagster = subprocess.Popen(
         [str(bin_dir / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
-        cwd=REPO_ROOT,
+        cwd=os.environ["DAGSTER_HOME"],  # not the repo root: its dagster.yaml there would only confuse Dagster
         env={**os.environ, "TMPDIR": os.environ.get("TMPDIR", tempfile.gettempdir())},
     )
     children.append(dagster)
@@ -98,6 +100,10 @@ def _serve(port: int) -> None:
                 child.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 child.kill()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _reachable(host: str, port: int) -> bool:

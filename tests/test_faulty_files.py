@@ -49,7 +49,9 @@ def test_faulty_file_keeps_good_rows_once_and_quarantines_the_rest(engine, tenan
     # Stored values are exactly the clean simulation's values for those rows.
     with tenant_scope(engine, tenant) as connection:
         rows = connection.execute(select(meter_readings.c.meter_id, meter_readings.c.ts, meter_readings.c.kwh)).all()
-    got = pl.DataFrame(rows, schema={"meter_id": pl.Utf8, "ts": pl.Datetime("us", "UTC"), "kwh": pl.Float64}, orient="row")
+    got = pl.DataFrame(
+        rows, schema={"meter_id": pl.Utf8, "ts": pl.Datetime("us", "UTC"), "kwh": pl.Float64}, orient="row"
+    )
     joined = got.join(clean, on=["meter_id", "ts"], how="left", suffix="_clean")
     assert joined["kwh_clean"].null_count() == 0
     assert (joined["kwh"] - joined["kwh_clean"]).abs().max() < 1e-9
