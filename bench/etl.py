@@ -32,8 +32,8 @@ from luna_core.db.engine import app_engine, dispose_all, owner_engine
 from luna_core.ingest import ingest_frame
 from luna_core.settings import Settings
 from luna_core.simulation.meters import simulate_site
+from luna_core.simulation.registry import register_site
 from luna_core.simulation.sites import bench_sites
-from luna_core.tenants import create_tenant
 
 SERVER = os.environ.get("LUNA_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 console = Console(stderr=True)
@@ -80,16 +80,7 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
     with progress() as bar:
         task = bar.add_task("simulating", total=len(sites))
         for site in sites:
-            create_tenant(
-                app,
-                site.tenant_id,
-                site.name,
-                site.kind,
-                zone=site.zone,
-                timezone=site.timezone,
-                state=site.state,
-                meter_specs=site.meters,
-            )
+            register_site(app, site)
             frames[site.tenant_id] = simulate_site(site, start, end, seed=1).select("meter_id", "ts", "kwh", "quality")
             bar.advance(task)
     rows = sum(f.height for f in frames.values())

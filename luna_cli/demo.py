@@ -25,8 +25,9 @@ from luna_core.db import migrate
 from luna_core.db.engine import app_engine, owner_engine
 from luna_core.landing import drop_file
 from luna_core.simulation.meters import simulate_site
+from luna_core.simulation.registry import register_site
 from luna_core.simulation.sites import DEMO_SITES
-from luna_core.tenants import create_tenant, list_tenants
+from luna_core.tenants import list_tenants
 
 
 def run_demo(days: int, serve: bool, port: int, progress: Callable[[], Progress]) -> None:
@@ -42,16 +43,7 @@ def run_demo(days: int, serve: bool, port: int, progress: Callable[[], Progress]
         for site in DEMO_SITES:
             bar.update(task, description=f"simulating {site.tenant_id}: {days} days of 15-minute data")
             if site.tenant_id not in existing:
-                create_tenant(
-                    engine,
-                    site.tenant_id,
-                    site.name,
-                    site.kind,
-                    zone=site.zone,
-                    timezone=site.timezone,
-                    state=site.state,
-                    meter_specs=site.meters,
-                )
+                register_site(engine, site)
             path = Path(scratch) / f"{site.tenant_id}-{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}.parquet"
             simulate_site(site, start, end, seed=settings.seed).write_parquet(path)
             drop_file(settings, site.tenant_id, path)

@@ -226,6 +226,8 @@ END;
 $$;
 """
 
+# Listed here, not imported from schema.py: a migration must stay as it was written when
+# schema.py moves on.
 TENANT_TABLES = (
     "users",
     "meters",
