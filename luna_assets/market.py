@@ -32,16 +32,24 @@ def day_ahead_prices(context: AssetExecutionContext, config: PricesConfig, luna:
     zones = sorted({t.zone for t in list_tenants(engine, active_only=True)} | {settings.default_zone})
     today = datetime.now(MARKET_TZ).date()
     end = date.fromisoformat(config.end) if config.end else today + timedelta(days=1)
-    written, fetched = {}, 0
+    written, fetched, failed = {}, 0, {}
     for zone in zones:
-        with engine.begin() as connection:
-            start = _start_day(config, latest_price_day(connection, zone), today)
-            if start > end:
-                raise ValueError(f"start {start} is after end {end}")
-            prices = source.fetch(zone, start, end)
-            written[zone] = upsert_prices(connection, prices)
-            fetched += prices.height
+        # One zone's source failing must not hold back the others; the run still fails below.
+        try:
+            with engine.begin() as connection:
+                start = _start_day(config, latest_price_day(connection, zone), today)
+                if start > end:
+                    raise ValueError(f"start {start} is after end {end}")
+                prices = source.fetch(zone, start, end)
+                written[zone] = upsert_prices(connection, prices)
+                fetched += prices.height
+        except ValueError as error:
+            failed[zone] = str(error)
+            context.log.error(f"{zone}: no prices: {error}")
+            continue
         context.log.info(f"{zone}: {prices.height} prices {start}..{end} from {source.name}, {written[zone]} new")
+    if failed:
+        raise ValueError(f"prices missing for {len(failed)} zone(s): {failed}")
     return MaterializeResult(
         metadata={
             "zones": ", ".join(zones),

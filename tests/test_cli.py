@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from luna_cli.main import app
 from luna_core.settings import get_settings
+from luna_core.tenants import delete_tenant
 
 runner = CliRunner()
 
@@ -25,7 +26,7 @@ def luna_env(settings, monkeypatch):
     get_settings.cache_clear()
 
 
-def test_tenant_add_list_ingest(tmp_path):
+def test_tenant_add_list_ingest(engine, tmp_path):
     tenant = f"cli-{uuid.uuid4().hex[:6]}"
     added = runner.invoke(app, ["tenants", "add", tenant, "--name", "CLI GmbH", "--meter", "main:consumption:30"])
     assert added.exit_code == 0, added.output
@@ -38,6 +39,7 @@ def test_tenant_add_list_ingest(tmp_path):
     ingested = runner.invoke(app, ["ingest", str(path), "--tenant", tenant])
     assert ingested.exit_code == 0, ingested.output
     assert "1x unparseable timestamp" in ingested.output
+    delete_tenant(engine, tenant)
 
 
 @pytest.mark.parametrize(

@@ -34,8 +34,10 @@ def test_demo_seeds_and_materializes_everything(engine, settings, monkeypatch, t
             assert kpis.kwh_month > 0 and kpis.cost_month_eur is not None
         with DagsterInstance.get() as instance:
             assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-            assert len(instance.get_runs()) == 1 + len(DEMO_SITES)
-            assert sorted(instance.get_dynamic_partitions("tenants")) == sorted(s.tenant_id for s in DEMO_SITES)
+            runs = instance.get_runs()
+            assert all(run.is_success for run in runs)
+            assert {run.tags.get("tenant") for run in runs} >= {s.tenant_id for s in DEMO_SITES}
+            assert set(instance.get_dynamic_partitions("tenants")) >= {s.tenant_id for s in DEMO_SITES}
     finally:
         get_settings.cache_clear()
         drop_database(dagster_db)

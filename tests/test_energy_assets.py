@@ -3,6 +3,7 @@ real PostgreSQL; KPIs compared with numbers worked out by hand from a small fixe
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -49,8 +50,10 @@ def instance() -> DagsterInstance:
 
 @pytest.fixture
 def two_tenants(engine, settings, tenant_factory, tmp_path):
-    a = tenant_factory("office", meters=(Meter("main"), Meter("pv", "pv", 10.0)))
-    b = tenant_factory("bakery", meters=(Meter("main"),))
+    # A zone of its own: market_prices is shared by all tenants, and other tests write DE-LU prices.
+    zone = f"TEST-{uuid.uuid4().hex[:6]}"
+    a = tenant_factory("office", meters=(Meter("main"), Meter("pv", "pv", 10.0)), zone=zone)
+    b = tenant_factory("bakery", meters=(Meter("main"),), zone=zone)
     q = timedelta(minutes=15)
     a_rows = [("main", EARLY, 1.0), ("pv", EARLY, 0.0)]
     for i, (load, pv) in enumerate([(1.0, 0.25), (2.0, 0.5), (0.5, 1.0), (1.5, 0.0)]):
