@@ -1,6 +1,6 @@
 """Energy assets, partitioned per tenant: readings -> hourly consumption -> KPIs."""
 
-from datetime import date, timedelta
+from datetime import date
 
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 from sqlalchemy import text
@@ -9,7 +9,7 @@ from luna_assets.partitions import tenants_partitions
 from luna_core.db.tenancy import tenant_scope
 from luna_core.energy.hourly import refresh_consumption_hourly
 from luna_core.energy.kpis import compute_tenant_kpis, store_tenant_kpis
-from luna_core.ingest import IngestError, ingest_file
+from luna_core.ingest import IngestError, IngestPolicy, ingest_file
 from luna_core.landing import archive, pending_files
 from resources import LunaResource
 
@@ -28,12 +28,12 @@ _TOTALS_SQL = text(
 def meter_readings(context: AssetExecutionContext, luna: LunaResource) -> MaterializeResult:
     tenant = context.partition_key
     settings, engine = luna.settings(), luna.engine()
-    tolerance = timedelta(minutes=settings.ingest_future_tolerance_minutes)
+    policy = IngestPolicy.from_settings(settings)
     totals = {"rows_received": 0, "rows_stored": 0, "rows_unchanged": 0, "rows_duplicate": 0, "rows_quarantined": 0}
     files, rejected = [], []
     for path in pending_files(settings, tenant):
         try:
-            result = ingest_file(engine, tenant, path, future_tolerance=tolerance)
+            result = ingest_file(engine, tenant, path, policy=policy)
         except IngestError as error:
             context.log.error(f"{path.name} rejected, nothing written: {error}")
             target = archive(settings, tenant, path, "rejected")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import typer
@@ -144,18 +143,18 @@ def ingest(
 ) -> None:
     """Validate and store readings now (bad rows go to quarantine with their reason)."""
     from luna_core.db.engine import app_engine
-    from luna_core.ingest import ingest_file
+    from luna_core.ingest import IngestPolicy, ingest_file
 
     settings = settings_with_database()
     engine = app_engine(settings)
-    tolerance = timedelta(minutes=settings.ingest_future_tolerance_minutes)
+    policy = IngestPolicy.from_settings(settings)
     counts = ("received", "stored", "unchanged", "duplicate", "quarantined")
     table = Table("file", *counts, "note")
     reasons: list[str] = []
     with _progress() as progress:
         task = progress.add_task("ingesting", total=len(files))
         for path in files:
-            result = ingest_file(engine, tenant, path, future_tolerance=tolerance)
+            result = ingest_file(engine, tenant, path, policy=policy)
             note = "already ingested (same content)" if result.already_ingested else ""
             table.add_row(path.name, *(str(getattr(result, f"rows_{k}")) for k in counts), note)
             reasons += [f"{path.name}: {n}x {reason}" for reason, n in result.reasons.items()]
@@ -174,11 +173,17 @@ def ingest_mqtt(
 ) -> None:
     """Subscribe to live meter readings (luna/<tenant>/meters/<meter>/readings) and ingest them."""
     from luna_core.db.engine import app_engine
+    from luna_core.ingest import IngestPolicy
     from luna_core.ingest.mqtt import MqttIngestor
 
     settings = settings_with_database()
     ingestor = MqttIngestor(
-        app_engine(settings), settings.mqtt_host, settings.mqtt_port, settings.mqtt_topic, flush_seconds=flush_seconds
+        app_engine(settings),
+        settings.mqtt_host,
+        settings.mqtt_port,
+        settings.mqtt_topic,
+        flush_seconds=flush_seconds,
+        policy=IngestPolicy.from_settings(settings),
     )
     console.print(f"listening on mqtt://{settings.mqtt_host}:{settings.mqtt_port}/{settings.mqtt_topic}")
     stats = ingestor.run(stop_after=stop_after)

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     ingest_future_tolerance_minutes: int = Field(
         60, description="readings further in the future than this are quarantined"
     )
+    ingest_max_age_days: int = Field(3660, description="readings older than this are quarantined")
     freshness_hours: float = Field(2.0, description="asset check: newest reading must be younger than this")
     seed: int = Field(42, description="seed of the simulators used by the demo")
 

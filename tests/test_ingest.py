@@ -66,6 +66,7 @@ def test_each_fault_is_quarantined_with_its_reason(engine, tenant_factory):
             "ts": _iso(datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=3)),
             "kwh": "0.2",
         },
+        {"meter_id": "main", "ts": "1926-01-14T00:00:00+00:00", "kwh": "0.2"},  # 2026 mistyped
     ]
     duplicate = dict(good[0])
     result = ingest_records(engine, tenant, [*good, duplicate, *bad], source="http", source_ref="test")
@@ -90,6 +91,7 @@ def test_each_fault_is_quarantined_with_its_reason(engine, tenant_factory):
         "unknown meter 'ghost' for this tenant",
         "timestamp not on the 15-minute grid",
         "timestamp in the future",
+        f"timestamp before {datetime.now(UTC) - timedelta(days=3660):%Y-%m-%d} is implausibly old",
     ]
     assert [reason_of[(row["ts"], row["kwh"])] for row in bad] == expected
 
@@ -234,3 +236,23 @@ def test_concurrent_writer_of_the_same_reading_does_not_fail_the_batch(engine, t
     assert outcome["result"].rows_stored == 3  # the fourth arrived first with the same value
     assert _count(engine, tenant, meter_readings) == 4
     assert "retrying as an upsert" in caplog.text
+
+
+def test_partitions_are_made_for_months_with_data_only(engine, tenant_factory):
+    tenant = tenant_factory()
+    rows = [
+        {"meter_id": "main", "ts": "2019-03-01T00:00:00Z", "kwh": "0.1"},
+        {"meter_id": "main", "ts": "2026-01-01T00:00:00Z", "kwh": "0.1"},
+    ]
+    ingest_records(engine, tenant, rows, source="http", source_ref="sparse")
+    with engine.connect() as connection:
+        partitions = set(
+            connection.execute(
+                text(
+                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                    "WHERE i.inhparent = 'meter_readings'::regclass AND c.relname BETWEEN :a AND :b"
+                ),
+                {"a": "meter_readings_y2019m01", "b": "meter_readings_y2025m12"},
+            ).scalars()
+        )
+    assert partitions == {"meter_readings_y2019m03"}

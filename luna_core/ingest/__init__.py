@@ -2,5 +2,6 @@
 
 from luna_core.ingest.errors import IngestError
 from luna_core.ingest.pipeline import IngestResult, ingest_file, ingest_frame, ingest_records
+from luna_core.ingest.validate import IngestPolicy
 
-__all__ = ["IngestError", "IngestResult", "ingest_file", "ingest_frame", "ingest_records"]
+__all__ = ["IngestError", "IngestPolicy", "IngestResult", "ingest_file", "ingest_frame", "ingest_records"]

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from luna_core.db.tenancy import InvalidTenantId, validate_tenant_id
 from luna_core.ingest.errors import IngestError
 from luna_core.ingest.pipeline import ingest_records
+from luna_core.ingest.validate import IngestPolicy
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +70,10 @@ class MqttIngestor:
         flush_seconds: float = 2.0,
         max_batch: int = 5000,
         client_id: str = "luna-ingest",
+        policy: IngestPolicy | None = None,
     ) -> None:
         self.engine, self.host, self.port, self.topic = engine, host, port, topic
-        self.flush_seconds, self.max_batch = flush_seconds, max_batch
+        self.flush_seconds, self.max_batch, self.policy = flush_seconds, max_batch, policy
         self.stats = MqttStats()
         self._buffer: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._lock = threading.Lock()
@@ -115,7 +117,12 @@ class MqttIngestor:
         for tenant, records in pending.items():
             try:
                 result = ingest_records(
-                    self.engine, tenant, records, source="mqtt", source_ref=f"mqtt:{self.topic}@{time.time():.0f}"
+                    self.engine,
+                    tenant,
+                    records,
+                    source="mqtt",
+                    source_ref=f"mqtt:{self.topic}@{time.time():.0f}",
+                    policy=self.policy,
                 )
             except IngestError as error:
                 self._reject(str(error))

@@ -12,7 +12,7 @@ import logging
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from luna_core.db.schema import ingest_batches, meters, tenants
 from luna_core.db.tenancy import tenant_scope
 from luna_core.ingest.errors import IngestError
 from luna_core.ingest.store import latest_per_meter, store_quarantine, upsert_readings
-from luna_core.ingest.validate import MeterLimits, validate_readings
+from luna_core.ingest.validate import IngestPolicy, MeterLimits, validate_readings
 
 log = logging.getLogger(__name__)
 SUPPORTED_SUFFIXES = (".csv", ".parquet")
@@ -50,9 +50,7 @@ class IngestResult:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
-def ingest_file(
-    engine: Engine, tenant_id: str, path: Path, *, future_tolerance: timedelta | None = None
-) -> IngestResult:
+def ingest_file(engine: Engine, tenant_id: str, path: Path, *, policy: IngestPolicy | None = None) -> IngestResult:
     raw, digest = read_readings_file(path)
     return ingest_frame(
         engine,
@@ -61,12 +59,18 @@ def ingest_file(
         source="file",
         source_ref=path.name,
         content_sha256=digest,
-        future_tolerance=future_tolerance,
+        policy=policy,
     )
 
 
 def ingest_records(
-    engine: Engine, tenant_id: str, records: list[dict[str, Any]], *, source: str, source_ref: str
+    engine: Engine,
+    tenant_id: str,
+    records: list[dict[str, Any]],
+    *,
+    source: str,
+    source_ref: str,
+    policy: IngestPolicy | None = None,
 ) -> IngestResult:
     """JSON-like records (MQTT payloads, HTTP bodies): every value kept as text for the quarantine."""
     if not records:
@@ -76,7 +80,7 @@ def ingest_records(
         {c: [None if r.get(c) is None else str(r.get(c)) for r in records] for c in columns},
         schema={c: pl.Utf8 for c in columns},
     )
-    return ingest_frame(engine, tenant_id, raw, source=source, source_ref=source_ref)
+    return ingest_frame(engine, tenant_id, raw, source=source, source_ref=source_ref, policy=policy)
 
 
 def read_readings_file(path: Path) -> tuple[pl.DataFrame, str]:
@@ -108,7 +112,7 @@ def ingest_frame(
     source: str,
     source_ref: str,
     content_sha256: str | None = None,
-    future_tolerance: timedelta | None = None,
+    policy: IngestPolicy | None = None,
 ) -> IngestResult:
     result = IngestResult(tenant_id=tenant_id, source=source, source_ref=source_ref)
     with tenant_scope(engine, tenant_id) as connection:
@@ -123,7 +127,7 @@ def ingest_frame(
                 ).all()
             )
         )
-        validated = validate_readings(raw, limits, timezone, future_tolerance=future_tolerance or timedelta(hours=1))
+        validated = validate_readings(raw, limits, timezone, policy=policy)
         clean, rejected = validated.clean, validated.rejected
         batch_id = connection.execute(
             ingest_batches.insert()

@@ -54,11 +54,14 @@ ON CONFLICT (tenant_id, meter_id, ts) DO UPDATE
 
 
 def ensure_partitions(connection: Connection, clean: pl.DataFrame) -> None:
-    if clean.height:
-        connection.execute(
-            text("SELECT luna_ensure_reading_partitions(:lo, :hi)"),
-            {"lo": clean["ts"].min(), "hi": clean["ts"].max()},
-        )
+    """Creates the monthly partitions the batch needs: only months with data, never the gaps between."""
+    if clean.height == 0:
+        return
+    months = clean.select(pl.col("ts").dt.truncate("1mo").unique()).to_series().to_list()
+    connection.execute(
+        text("SELECT luna_ensure_reading_partitions(m, m) FROM unnest(CAST(:months AS timestamptz[])) AS m"),
+        {"months": months},
+    )
 
 
 def upsert_readings(connection: Connection, tenant_id: str, batch_id: int, clean: pl.DataFrame) -> int:

@@ -21,6 +21,22 @@ _UTC = pl.Datetime("us", "UTC")
 
 
 @dataclass(frozen=True)
+class IngestPolicy:
+    """What the platform accepts in time: not too far ahead, not implausibly old (an old typo
+    like 1926 for 2026 would otherwise silently create a century of partitions)."""
+
+    future_tolerance: timedelta = timedelta(hours=1)
+    max_age: timedelta = timedelta(days=3660)
+
+    @classmethod
+    def from_settings(cls, settings) -> IngestPolicy:
+        return cls(
+            future_tolerance=timedelta(minutes=settings.ingest_future_tolerance_minutes),
+            max_age=timedelta(days=settings.ingest_max_age_days),
+        )
+
+
+@dataclass(frozen=True)
 class MeterLimits:
     """What validation needs to know about a tenant's meters: id -> max power in kW."""
 
@@ -39,7 +55,7 @@ def validate_readings(
     limits: MeterLimits,
     timezone: str,
     now: datetime | None = None,
-    future_tolerance: timedelta = timedelta(hours=1),
+    policy: IngestPolicy | None = None,
 ) -> Validated:
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
     if missing:
@@ -50,6 +66,7 @@ def validate_readings(
             f" (and optionally quality), found {', '.join(raw.columns) or 'none'}"
         )
     now = now or datetime.now(UTC)
+    policy = policy or IngestPolicy()
     frame = raw.with_row_index("_row")
     if "quality" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, pl.Utf8).alias("quality"))
@@ -71,7 +88,9 @@ def validate_readings(
     frame = frame.join(max_kw, on="_meter", how="left", maintain_order="left")
     # Adapters may hand over records already known to be bad (e.g. an MQTT payload that is not JSON).
     known_error = pl.col("error").cast(pl.Utf8) if "error" in frame.columns else pl.lit(None, pl.Utf8)
-    frame = frame.with_columns(pl.coalesce(known_error, _first_failure(now + future_tolerance)).alias("_reason"))
+    frame = frame.with_columns(
+        pl.coalesce(known_error, _first_failure(now - policy.max_age, now + policy.future_tolerance)).alias("_reason")
+    )
 
     frame = _flag_conflicting_duplicates(frame)
     bad = frame.filter(pl.col("_reason").is_not_null())
@@ -143,7 +162,7 @@ def _no_problem() -> pl.Expr:
     return pl.lit(None, pl.Utf8).alias("_ts_problem")
 
 
-def _first_failure(latest_allowed: datetime) -> pl.Expr:
+def _first_failure(earliest_allowed: datetime, latest_allowed: datetime) -> pl.Expr:
     kwh, ts, meter = pl.col("_kwh"), pl.col("_ts"), pl.col("_meter")
     interval_us = INTERVAL_MINUTES * 60 * 1_000_000
     return (
@@ -159,6 +178,8 @@ def _first_failure(latest_allowed: datetime) -> pl.Expr:
         .then(pl.lit(f"timestamp not on the {INTERVAL_MINUTES}-minute grid"))
         .when(ts > pl.lit(latest_allowed).cast(_UTC))
         .then(pl.lit("timestamp in the future"))
+        .when(ts < pl.lit(earliest_allowed).cast(_UTC))
+        .then(pl.lit(f"timestamp before {earliest_allowed:%Y-%m-%d} is implausibly old"))
         .when(kwh.is_null())
         .then(pl.lit("kwh is not a number"))
         .when(kwh.is_nan() | kwh.is_infinite())
