@@ -48,12 +48,12 @@ def parse_message(topic: str, payload: bytes) -> tuple[str, list[dict[str, Any]]
     try:
         body = json.loads(text)
     except json.JSONDecodeError as error:
-        return tenant, [{"meter_id": meter, "payload": text, "error": f"payload is not JSON: {error.msg}"}]
+        return tenant, [{"meter_id": meter, "payload": text, "_error": f"payload is not JSON: {error.msg}"}]
     items = body if isinstance(body, list) else [body]
     records = []
     for item in items:
         if not isinstance(item, dict):
-            records.append({"meter_id": meter, "payload": json.dumps(item), "error": "reading is not a JSON object"})
+            records.append({"meter_id": meter, "payload": json.dumps(item), "_error": "reading is not a JSON object"})
             continue
         records.append({**item, "meter_id": meter})
     return tenant, records

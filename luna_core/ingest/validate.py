@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
+from luna_core.ingest.errors import IngestError
+
 REQUIRED_COLUMNS = ("meter_id", "ts", "kwh")
 QUALITIES = ("measured", "estimated", "substituted")
 INTERVAL_MINUTES = 15
@@ -59,8 +61,6 @@ def validate_readings(
 ) -> Validated:
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
     if missing:
-        from luna_core.ingest.errors import IngestError
-
         raise IngestError(
             f"missing required column(s) {', '.join(missing)}; expected {', '.join(REQUIRED_COLUMNS)}"
             f" (and optionally quality), found {', '.join(raw.columns) or 'none'}"
@@ -86,8 +86,8 @@ def validate_readings(
         schema={"_meter": pl.Utf8, "_max_kwh": pl.Float64},
     )
     frame = frame.join(max_kw, on="_meter", how="left", maintain_order="left")
-    # Adapters may hand over records already known to be bad (e.g. an MQTT payload that is not JSON).
-    known_error = pl.col("error").cast(pl.Utf8) if "error" in frame.columns else pl.lit(None, pl.Utf8)
+    # Adapters mark records they already know are bad (an MQTT payload that is not JSON) with "_error".
+    known_error = pl.col("_error").cast(pl.Utf8) if "_error" in frame.columns else pl.lit(None, pl.Utf8)
     frame = frame.with_columns(
         pl.coalesce(known_error, _first_failure(now - policy.max_age, now + policy.future_tolerance)).alias("_reason")
     )

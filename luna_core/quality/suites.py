@@ -82,7 +82,9 @@ def readings_complete(connection: Connection, tenant_id: str, timezone: str) -> 
     )
 
 
-def readings_fresh(connection: Connection, tenant_id: str, max_age: timedelta, now: datetime | None = None):
+def readings_fresh(
+    connection: Connection, tenant_id: str, max_age: timedelta, now: datetime | None = None
+) -> QualityResult:
     import great_expectations.expectations as gxe
 
     newest = connection.execute(
