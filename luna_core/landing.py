@@ -33,6 +33,11 @@ def archive(settings: Settings, tenant_id: str, path: Path, outcome: str) -> Pat
     target_dir = tenant_dir(settings, tenant_id) / outcome
     target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / path.name
+    # A file re-dropped under the same name keeps both copies: nothing handled is overwritten.
+    copy = 1
+    while target.exists():
+        target = target_dir / f"{path.stem}.{copy}{path.suffix}"
+        copy += 1
     shutil.move(path, target)
     return target
 

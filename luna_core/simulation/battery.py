@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from luna_core.simulation.pv import plane_kw_per_kwp
 from luna_core.simulation.rng import day_rng
 from luna_core.simulation.sites import MeterSpec, SiteSpec
-from luna_core.simulation.solar import pv_kw_per_kwp
-from luna_core.simulation.timegrid import QUARTER_US, QUARTERS_PER_DAY, DayGrid
-from luna_core.simulation.weather import site_weather
+from luna_core.simulation.timegrid import QUARTERS_PER_DAY, DayGrid
 
 HOURS_OF_STORAGE = 2.0  # capacity = 2 h at inverter power, typical for PV batteries
 PV_PER_INVERTER_KW = 2.0  # the paired PV array, in kWp per kW of battery inverter
@@ -20,14 +19,7 @@ BASE_LOAD_SHARE = 0.3  # of inverter power, consumed on site before anything is 
 
 
 def battery_kwh(site: SiteSpec, meter: MeterSpec, grid: DayGrid, seed: int, key: int) -> np.ndarray:
-    kw, _ = pv_kw_per_kwp(
-        site_weather(site),
-        site.latitude,
-        site.longitude,
-        grid.utc_us + QUARTER_US // 2,
-        meter.tilt_deg,
-        meter.azimuth_deg,
-    )
+    kw, _ = plane_kw_per_kwp(site, meter, grid)
     surplus_kw = np.maximum(kw * PV_PER_INVERTER_KW * meter.max_kw - BASE_LOAD_SHARE * meter.max_kw, 0.0)
     charge = (np.minimum(surplus_kw, meter.max_kw) * 0.25).reshape(grid.n_days, QUARTERS_PER_DAY)
     # Morning state of charge: whatever the night left over.

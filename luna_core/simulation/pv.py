@@ -13,8 +13,9 @@ from luna_core.simulation.weather import site_weather
 CLOUD_FLICKER = 0.35
 
 
-def pv_kwh(site: SiteSpec, meter: MeterSpec, grid: DayGrid, seed: int, key: int) -> np.ndarray:
-    kw, clear_sky_index = pv_kw_per_kwp(
+def plane_kw_per_kwp(site: SiteSpec, meter: MeterSpec, grid: DayGrid) -> tuple[np.ndarray, np.ndarray]:
+    """kW per kWp of the meter's array at each quarter-hour's midpoint, and the clear-sky index."""
+    return pv_kw_per_kwp(
         site_weather(site),
         site.latitude,
         site.longitude,
@@ -22,6 +23,10 @@ def pv_kwh(site: SiteSpec, meter: MeterSpec, grid: DayGrid, seed: int, key: int)
         meter.tilt_deg,
         meter.azimuth_deg,
     )
+
+
+def pv_kwh(site: SiteSpec, meter: MeterSpec, grid: DayGrid, seed: int, key: int) -> np.ndarray:
+    kw, clear_sky_index = plane_kw_per_kwp(site, meter, grid)
     # Hourly weather hides passing clouds; they matter most when the sky is half covered
     # (index ~0.5) and not at all under clear or overcast skies.
     broken = 4.0 * np.clip(clear_sky_index, 0.0, 1.0) * (1.0 - np.clip(clear_sky_index, 0.0, 1.0))
