@@ -73,6 +73,10 @@ users = Table(
     Column("role", Text, nullable=False),
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
     _now(),
+    Column("is_platform_admin", Boolean, nullable=False, server_default=text("false")),
+    Column("failed_logins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("last_login_at", DateTime(timezone=True)),
     CheckConstraint("role IN ('admin', 'customer')", name="users_role"),
 )
 
@@ -200,6 +204,22 @@ audit_log = Table(
     Column("target", Text),
     Column("outcome", Text, nullable=False),
     Column("detail", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("request_id", Text),
+    Column("client_addr", Text),
+    Column("prev_hash", Text),
+    Column("hash", Text),
+)
+
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    _tenant_fk(),
+    Column("user_id", BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", Text, nullable=False, unique=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    _now(),
 )
 
 consumption_hourly = Table(
@@ -253,6 +273,7 @@ TENANT_TABLES = (
     "consumption_hourly",
     "tenant_kpis",
     "asset_watermarks",
+    "refresh_tokens",
 )
 # Platform tables: shared reference data, no tenant column.
 PLATFORM_TABLES = ("tenants", "market_prices")
@@ -268,3 +289,4 @@ Index("events_tenant_ts", events.c.tenant_id, events.c.ts)
 Index("labels_tenant_range", labels.c.tenant_id, labels.c.ts_from)
 Index("requests_pending", requests.c.status, requests.c.created_at, postgresql_where=requests.c.status == "pending")
 Index("audit_log_tenant_ts", audit_log.c.tenant_id, audit_log.c.ts)
+Index("refresh_tokens_user", refresh_tokens.c.user_id)
