@@ -1,12 +1,51 @@
-"""A minimal app until the API issue: liveness only, never imports Dagster."""
+"""The Luna IEMS API: routers per domain, auth and the tenant connection as dependencies.
+
+Run: ``uvicorn luna_api.main:app`` (``make demo`` does). Never imports Dagster: actions that
+need a pipeline run are written to the ``requests`` outbox and a sensor turns them into runs.
+"""
+
+from __future__ import annotations
 
 from fastapi import FastAPI
 
+from luna_api import errors
+from luna_api.observability import ObservabilityMiddleware, configure_logging
+from luna_api.routers import admin, auth, energy, health, ingest, market, tenants, users
 from luna_core import __version__
+from luna_core.db.engine import app_engine
+from luna_core.settings import Settings, get_settings
 
-app = FastAPI(title="Luna IEMS", version=__version__)
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging("WARNING" if settings.environment == "test" else "INFO")
+    app = FastAPI(
+        title="Luna IEMS API",
+        version=__version__,
+        description="Energy data of one tenant at a time: the tenant comes from the access token only. "
+        "Errors are JSON {error, detail}.",
+    )
+    app.state.settings = settings
+    app.state.engine = app_engine(settings)
+    app.state.oidc = _oidc(settings)
+    app.add_middleware(ObservabilityMiddleware, max_body_bytes=settings.max_request_bytes)
+    errors.install(app)
+    for router in (auth, tenants, users, energy, market, ingest, admin, health):
+        app.include_router(router.router)
+    return app
 
 
-@app.get("/health", tags=["ops"])
-def health() -> dict[str, str]:
-    return {"status": "ok", "version": __version__}
+def _oidc(settings: Settings):
+    if not settings.oidc_issuer:
+        return None
+    from luna_core.auth.oidc import OidcVerifier, oidc_config_from_settings
+
+    return OidcVerifier(oidc_config_from_settings(settings))
+
+
+def __getattr__(name: str):
+    # `uvicorn luna_api.main:app` builds the app from the environment on first access only,
+    # so importing this module (tests, tools) has no side effects.
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

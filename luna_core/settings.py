@@ -5,6 +5,7 @@ Dev and prod differ only by environment; ``.env.example`` documents each variabl
 
 from __future__ import annotations
 
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -45,6 +46,24 @@ class Settings(BaseSettings):
     freshness_hours: float = Field(2.0, description="asset check: newest reading must be younger than this")
     seed: int = Field(42, description="seed of the simulators used by the demo")
 
+    api_host: str = Field("127.0.0.1", description="address the API listens on")
+    api_port: int = Field(8000, description="port the API listens on")
+    jwt_secret: str | None = Field(
+        None, description="HS256 key for access tokens; required in prod, dev keeps one under data_dir"
+    )
+    access_token_minutes: int = Field(15, description="lifetime of an access token")
+    refresh_token_days: int = Field(14, description="lifetime of a refresh token")
+    login_max_failures: int = Field(5, description="failed logins in a row before the account is locked")
+    login_lockout_minutes: int = Field(15, description="how long a locked account waits")
+    max_request_bytes: int = Field(10 * 1024 * 1024, description="larger request bodies get 413")
+    oidc_issuer: str | None = Field(None, description="OpenID Connect issuer whose tokens are accepted as well")
+    oidc_audience: str | None = Field(None, description="required audience of OIDC tokens")
+    oidc_jwks_url: str | None = Field(None, description="JWKS URL; default: discovered from the issuer")
+    oidc_tenant_claim: str = Field("luna_tenant", description="claim (dotted path) naming the tenant")
+    oidc_role_claim: str = Field("luna_role", description="claim (dotted path) with the role(s)")
+    oidc_platform_admin_role: str = Field("luna-platform-admin", description="IdP role of platform admins")
+    dagster_webserver_url: str = Field("http://127.0.0.1:3000", description="Dagster UI, probed by /admin/status")
+
     @field_validator("database_url", "app_database_url", "dagster_database_url")
     @classmethod
     def _must_be_postgres(cls, value: str | None) -> str | None:
@@ -69,6 +88,19 @@ class Settings(BaseSettings):
         if self.app_database_url:
             return _with_driver(make_url(self.app_database_url), "psycopg")
         return self.owner_url().set(username=self.app_db_role, password=self.app_db_password)
+
+    def jwt_key(self) -> str:
+        """The token key: configured, or (outside prod) one generated once and kept under data_dir."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        if self.environment == "prod":
+            raise RuntimeError("LUNA_JWT_SECRET must be set in prod")
+        path = self.data_dir / "jwt_secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
 
     def dagster_url(self) -> URL:
         if self.dagster_database_url:

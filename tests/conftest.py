@@ -83,3 +83,49 @@ def tenant_factory(engine: Engine):
     yield make
     for tenant_id in created:
         delete_tenant(engine, tenant_id)
+
+
+@dataclass
+class ApiUser:
+    email: str
+    password: str
+    tenant_id: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture(scope="session")
+def api_settings(settings: Settings) -> Settings:
+    return Settings.model_validate({**settings.model_dump(), "jwt_secret": "test-secret-" + "x" * 40})
+
+
+@pytest.fixture(scope="session")
+def api(api_settings: Settings):
+    from fastapi.testclient import TestClient
+
+    from luna_api.main import create_app
+
+    with TestClient(create_app(api_settings), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def api_user(engine: Engine, api, tenant_factory):
+    """Creates a user in a (new or given) tenant and logs it in through /auth/token."""
+    from luna_core.db.tenancy import tenant_scope
+    from luna_core.users import create_user
+
+    def make(tenant_id: str | None = None, role: str = "customer", platform_admin: bool = False) -> ApiUser:
+        tenant_id = tenant_id or tenant_factory("api")
+        email = f"{role}-{uuid.uuid4().hex[:8]}@{tenant_id}.example.com"
+        password = "correct horse battery"
+        with tenant_scope(engine, tenant_id) as connection:
+            create_user(connection, tenant_id, email, password, role, platform_admin=platform_admin)
+        response = api.post("/auth/token", data={"username": email, "password": password})
+        assert response.status_code == 200, response.text
+        return ApiUser(email, password, tenant_id, response.json()["access_token"])
+
+    return make

@@ -97,6 +97,8 @@ def upgrade() -> None:
     op.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON refresh_tokens TO "{role}"')
     op.execute(f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO "{role}"')
     op.execute(f'GRANT EXECUTE ON FUNCTION luna_login_lookup(text) TO "{role}"')
+    # Readiness checks compare the schema revision with the code's.
+    op.execute(f'GRANT SELECT ON alembic_version TO "{role}"')
 
 
 def downgrade() -> None:

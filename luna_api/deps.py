@@ -1,0 +1,138 @@
+"""Dependencies: settings, the caller (from the token only), their tenant, and a database
+connection inside that tenant's transaction, so row-level security backs every query."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import structlog
+from fastapi import Depends, Header, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import Connection, Engine
+
+from luna_api.errors import ApiError
+from luna_core import audit
+from luna_core.auth.tokens import Principal, TokenError, verify_access_token
+from luna_core.db.tenancy import tenant_scope
+from luna_core.settings import Settings
+
+bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def _unauthorized(detail: str) -> ApiError:
+    return ApiError(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def get_principal(request: Request, token: Annotated[str | None, Depends(bearer)]) -> Principal:
+    if not token:
+        raise _unauthorized("not authenticated: send Authorization: Bearer <token>")
+    settings: Settings = request.app.state.settings
+    try:
+        return verify_access_token(token, settings.jwt_key())
+    except TokenError as local_error:
+        verifier = request.app.state.oidc
+        if verifier is None:
+            raise _unauthorized(str(local_error)) from None
+        from luna_core.auth.oidc import OidcError
+
+        try:
+            found = verifier.verify(token)
+        except OidcError as error:
+            raise _unauthorized(str(error)) from None
+        return Principal(found.subject, found.tenant_id, found.role, found.platform_admin, found.email)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def get_tenant(
+    request: Request,
+    principal: CurrentPrincipal,
+    x_luna_tenant: Annotated[
+        str | None, Header(description="Platform admins only: act on this tenant instead of their own.")
+    ] = None,
+) -> str:
+    """The tenant comes from the token; only a platform admin may name another one."""
+    tenant = principal.tenant_id
+    if x_luna_tenant and x_luna_tenant != tenant:
+        if not principal.platform_admin:
+            raise ApiError(403, "only platform admins may act on another tenant")
+        tenant = x_luna_tenant
+    request.state.tenant_id = tenant
+    structlog.contextvars.bind_contextvars(tenant=tenant)
+    return tenant
+
+
+CurrentTenant = Annotated[str, Depends(get_tenant)]
+
+
+def require_admin(principal: CurrentPrincipal) -> Principal:
+    if not principal.is_admin:
+        raise ApiError(403, "this needs the admin role")
+    return principal
+
+
+def require_platform_admin(principal: CurrentPrincipal) -> Principal:
+    if not principal.platform_admin:
+        raise ApiError(403, "this needs a platform admin")
+    return principal
+
+
+@dataclass
+class Context:
+    """One request's view of the world: who, for which tenant, over which connection."""
+
+    principal: Principal
+    tenant_id: str
+    db: Connection
+    request_id: str
+    client_addr: str | None
+
+    def audit(self, action: str, target: str | None = None, outcome: str = "ok", **detail: Any) -> None:
+        audit.record(
+            self.db,
+            tenant_id=self.tenant_id,
+            actor=self.principal.email or f"user:{self.principal.subject}",
+            action=action,
+            target=target,
+            outcome=outcome,
+            detail=detail,
+            request_id=self.request_id,
+            client_addr=self.client_addr,
+        )
+
+
+def get_context(
+    request: Request, principal: CurrentPrincipal, tenant: CurrentTenant, engine: Annotated[Engine, Depends(get_engine)]
+) -> Iterator[Context]:
+    with tenant_scope(engine, tenant) as connection:
+        yield Context(
+            principal=principal,
+            tenant_id=tenant,
+            db=connection,
+            request_id=request.state.request_id,
+            client_addr=request.client.host if request.client else None,
+        )
+
+
+# scope="function": the transaction commits before the response leaves, so a 2xx means stored.
+Ctx = Annotated[Context, Depends(get_context, scope="function")]
+
+
+def get_admin_context(ctx: Ctx) -> Context:
+    if not ctx.principal.is_admin:
+        raise ApiError(403, "this needs the admin role")
+    return ctx
+
+
+AdminCtx = Annotated[Context, Depends(get_admin_context)]

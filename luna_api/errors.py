@@ -1,0 +1,82 @@
+"""Every error is JSON ``{"error": code, "detail": message}`` with the right status. Unexpected
+exceptions are answered by ``observability.ObservabilityMiddleware`` (generic 500 + request id)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from luna_core.auth.passwords import WeakPassword
+from luna_core.db.tenancy import InvalidTenantId
+from luna_core.energy.queries import QueryError
+from luna_core.ingest import IngestError
+from luna_core.tenants import TenantError
+from luna_core.users import UserError, UserExists
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "too_many_requests",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, detail: str, code: str | None = None, headers: dict[str, str] | None = None):
+        super().__init__(detail)
+        self.status, self.detail, self.headers = status, detail, headers
+        self.code = code or CODES.get(status, "error")
+
+
+def not_found(what: str) -> ApiError:
+    # Also for another tenant's object: the answer never reveals that it exists.
+    return ApiError(404, f"{what} not found")
+
+
+def error_body(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail, **extra}, status_code=status)
+
+
+def _field(error: dict[str, Any]) -> str:
+    return ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "request"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, error: ApiError) -> JSONResponse:
+        response = error_body(error.status, error.code, error.detail)
+        response.headers.update(error.headers or {})
+        return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        response = error_body(error.status_code, CODES.get(error.status_code, "error"), str(error.detail))
+        response.headers.update(error.headers or {})
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [f"{_field(e)}: {e.get('msg', 'invalid')}" for e in error.errors()]
+        fields = [{"field": _field(e), "problem": e.get("msg", "invalid")} for e in error.errors()]
+        return error_body(422, "invalid_request", "; ".join(problems), fields=fields)
+
+    @app.exception_handler(UserExists)
+    async def conflict(request: Request, error: Exception) -> JSONResponse:
+        return error_body(409, "conflict", str(error))
+
+    for bad_input in (QueryError, IngestError, TenantError, UserError, WeakPassword, InvalidTenantId):
+
+        @app.exception_handler(bad_input)
+        async def invalid(request: Request, error: Exception) -> JSONResponse:
+            status = 409 if "already exists" in str(error) else 422
+            return error_body(status, CODES[status], str(error))

@@ -1,0 +1,101 @@
+"""Meters, readings, aggregates and KPIs of the caller's tenant."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from luna_api.deps import Ctx
+from luna_api.errors import not_found
+from luna_api.schemas import MAX_PAGE, AggregateOut, Error, KpisOut, MeterOut, Page, ReadingOut, SeriesOut, page
+from luna_core.db.schema import tenant_kpis
+from luna_core.energy import queries
+
+router = APIRouter(tags=["energy"])
+NOT_FOUND = {404: {"model": Error}}
+Start = Annotated[datetime, Query(description="inclusive, ISO 8601 with UTC offset")]
+End = Annotated[datetime, Query(description="exclusive, ISO 8601 with UTC offset")]
+
+
+@router.get("/meters", response_model=Page[MeterOut])
+def list_meters(
+    ctx: Ctx,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[MeterOut]:
+    found = queries.list_meters(ctx.db, ctx.tenant_id)
+    ctx.audit("meter.list")
+    return page([MeterOut.model_validate(m) for m in found[offset : offset + limit]], limit, offset, total=len(found))
+
+
+@router.get("/meters/{meter_id}", response_model=MeterOut, responses=NOT_FOUND)
+def get_meter(meter_id: str, ctx: Ctx) -> MeterOut:
+    found = queries.get_meter(ctx.db, ctx.tenant_id, meter_id)
+    if found is None:
+        raise not_found("meter")
+    ctx.audit("meter.read", target=f"meter/{meter_id}")
+    return MeterOut.model_validate(found)
+
+
+@router.get("/readings", response_model=Page[ReadingOut])
+def list_readings(
+    ctx: Ctx,
+    start: Start,
+    end: End,
+    meter_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 500,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[ReadingOut]:
+    rows = queries.list_readings(ctx.db, ctx.tenant_id, start, end, meter_id, limit, offset)
+    ctx.audit("readings.read", target=f"meter/{meter_id or '*'}", start=start.isoformat(), end=end.isoformat())
+    return page([ReadingOut.model_validate(r) for r in rows], limit, offset)
+
+
+@router.get("/readings/aggregate", response_model=AggregateOut)
+def aggregate(
+    ctx: Ctx,
+    start: Start,
+    end: End,
+    bucket: Literal["15min", "hour", "day", "week", "month"] = "hour",
+    meter_id: str | None = None,
+    compare: Literal["previous_period", "previous_year"] | None = None,
+) -> AggregateOut:
+    """kWh and cost in EUR per bucket (tenant-local time), optionally next to the previous period or year."""
+    current = queries.aggregate(ctx.db, ctx.tenant_id, bucket, start, end, meter_id)
+    previous = None
+    if compare:
+        before_start, before_end = queries.comparison_window(start, end, compare)
+        previous = queries.aggregate(ctx.db, ctx.tenant_id, bucket, before_start, before_end, meter_id)
+    ctx.audit("readings.aggregate", target=f"meter/{meter_id or '*'}", bucket=bucket, compare=compare)
+    change = None
+    if previous is not None and previous.kwh:
+        change = round((current.kwh - previous.kwh) / previous.kwh * 100, 2)
+    return AggregateOut(
+        bucket=bucket,
+        meter_id=meter_id,
+        current=_series(current),
+        compare=compare,
+        previous=_series(previous) if previous else None,
+        change_pct=change,
+    )
+
+
+def _series(series: queries.Series) -> SeriesOut:
+    return SeriesOut(
+        start=series.start, end=series.end, kwh=series.kwh, cost_eur=series.cost_eur, buckets=series.buckets
+    )
+
+
+@router.get("/kpis", response_model=KpisOut, responses=NOT_FOUND)
+def kpis(ctx: Ctx, as_of: date | None = None) -> KpisOut:
+    """The newest KPIs the pipeline computed (or those of ``as_of``)."""
+    query = select(tenant_kpis).where(tenant_kpis.c.tenant_id == ctx.tenant_id)
+    query = query.where(tenant_kpis.c.as_of == as_of) if as_of else query.order_by(tenant_kpis.c.as_of.desc())
+    row = ctx.db.execute(query.limit(1)).first()
+    if row is None:
+        raise not_found("KPIs")
+    ctx.audit("kpis.read", as_of=row.as_of.isoformat())
+    return KpisOut.model_validate(row)

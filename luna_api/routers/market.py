@@ -1,0 +1,37 @@
+"""Day-ahead prices (shared market data; the zone defaults to the caller's tenant's)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from luna_api.deps import Ctx
+from luna_api.schemas import PriceOut, PricesOut
+from luna_core.db.schema import tenants
+from luna_core.market import queries
+
+router = APIRouter(prefix="/market", tags=["market"])
+
+
+@router.get("/prices", response_model=PricesOut)
+def prices(
+    ctx: Ctx,
+    start: Annotated[datetime, Query(description="inclusive, ISO 8601 with UTC offset")],
+    end: Annotated[datetime, Query(description="exclusive, ISO 8601 with UTC offset")],
+    zone: Annotated[str | None, Query(max_length=20, description="default: the tenant's zone")] = None,
+    resolution: Literal[15, 60] = 60,
+    cheapest: Annotated[int | None, Query(ge=1, le=96 * 7, description="also return the N cheapest slots")] = None,
+) -> PricesOut:
+    zone = zone or ctx.db.execute(select(tenants.c.zone).where(tenants.c.id == ctx.tenant_id)).scalar_one()
+    found = queries.prices(ctx.db, zone, start, end, resolution)
+    slots = queries.cheapest_slots(ctx.db, zone, start, end, resolution, cheapest) if cheapest else None
+    ctx.audit("market.read", target=f"zone/{zone}")
+    return PricesOut(
+        zone=zone,
+        resolution_minutes=resolution,
+        prices=[PriceOut.model_validate(p) for p in found],
+        cheapest=[PriceOut.model_validate(p) for p in slots] if slots is not None else None,
+    )

@@ -1,0 +1,92 @@
+"""Tenants: platform admins create, list and disable; everyone sees their own."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import Engine
+
+from luna_api.deps import CurrentPrincipal, get_engine, require_platform_admin
+from luna_api.errors import ApiError, not_found
+from luna_api.schemas import MAX_PAGE, Error, Page, TenantIn, TenantOut, page
+from luna_core import audit
+from luna_core.auth.tokens import Principal
+from luna_core.db.schema import requests as outbox
+from luna_core.db.tenancy import tenant_scope
+from luna_core.tenants import TenantError, create_tenant, get_tenant, list_tenants, set_tenant_status
+
+router = APIRouter(prefix="/tenants", tags=["tenants"])
+PlatformAdmin = Annotated[Principal, Depends(require_platform_admin)]
+DB = Annotated[Engine, Depends(get_engine)]
+
+
+def _audit(engine: Engine, principal: Principal, tenant_id: str, action: str, **detail) -> None:
+    with tenant_scope(engine, tenant_id) as connection:
+        audit.record(
+            connection,
+            tenant_id=tenant_id,
+            actor=principal.email or principal.subject,
+            action=action,
+            target=f"tenant/{tenant_id}",
+            detail=detail,
+        )
+
+
+@router.post("", response_model=TenantOut, status_code=201, responses={409: {"model": Error}})
+def create(body: TenantIn, principal: PlatformAdmin, engine: DB) -> TenantOut:
+    """Creates the tenant and its meters, and queues its first pipeline run through the outbox
+    (the Dagster tenant sensor also adds its partition); its first KPIs follow without further action."""
+    tenant = create_tenant(
+        engine,
+        body.id,
+        body.name,
+        body.kind,
+        zone=body.zone,
+        timezone=body.timezone,
+        state=body.state,
+        meter_specs=body.meters,
+    )
+    with tenant_scope(engine, tenant.id) as connection:
+        connection.execute(
+            outbox.insert().values(
+                tenant_id=tenant.id, kind="register_tenant", requested_by=principal.email or principal.subject
+            )
+        )
+    _audit(engine, principal, tenant.id, "tenant.create", meters=len(body.meters))
+    return TenantOut.model_validate(tenant)
+
+
+@router.get("", response_model=Page[TenantOut])
+def list_all(
+    principal: CurrentPrincipal,
+    engine: DB,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[TenantOut]:
+    """Platform admins see every tenant; everyone else only their own."""
+    tenants = list_tenants(engine) if principal.platform_admin else [get_tenant(engine, principal.tenant_id)]
+    items = [TenantOut.model_validate(t) for t in tenants[offset : offset + limit]]
+    return page(items, limit, offset, total=len(tenants))
+
+
+@router.get("/{tenant_id}", response_model=TenantOut, responses={404: {"model": Error}})
+def get_one(tenant_id: str, principal: CurrentPrincipal, engine: DB) -> TenantOut:
+    if tenant_id != principal.tenant_id and not principal.platform_admin:
+        raise not_found("tenant")
+    try:
+        return TenantOut.model_validate(get_tenant(engine, tenant_id))
+    except TenantError:
+        raise not_found("tenant") from None
+
+
+@router.post("/{tenant_id}/disable", response_model=TenantOut, responses={404: {"model": Error}})
+def disable(tenant_id: str, principal: PlatformAdmin, engine: DB) -> TenantOut:
+    if tenant_id == principal.tenant_id:
+        raise ApiError(409, "a platform admin cannot disable their own tenant")
+    try:
+        tenant = set_tenant_status(engine, tenant_id, "disabled")
+    except TenantError:
+        raise not_found("tenant") from None
+    _audit(engine, principal, tenant_id, "tenant.disable")
+    return TenantOut.model_validate(tenant)

@@ -1,0 +1,210 @@
+"""Response and request models (the OpenAPI contract)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+MAX_PAGE = 1000
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(None, description="offset of the next page, null on the last one")
+
+
+def page(items: list[T], limit: int, offset: int, total: int | None = None) -> Page[T]:
+    more = len(items) == limit if total is None else offset + len(items) < total
+    return Page(items=items, limit=limit, offset=offset, next_offset=offset + limit if more else None)
+
+
+class Error(BaseModel):
+    error: str
+    detail: str
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="seconds until the access token expires")
+    refresh_token: str
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(min_length=10, max_length=200)
+
+
+class TenantOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    name: str
+    kind: str
+    zone: str
+    timezone: str
+    state: str | None
+    status: str
+
+
+class MeterIn(BaseModel):
+    meter_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    kind: Literal["consumption", "pv", "ev", "heat_pump", "battery"]
+    max_kw: float = Field(gt=0, le=100_000)
+    name: str | None = Field(None, max_length=200)
+
+
+class TenantIn(BaseModel):
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]{1,62}$", description="slug, also the Dagster partition key")
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["household", "business", "housing"] = "business"
+    zone: str = Field("DE-LU", max_length=20)
+    timezone: str = Field("Europe/Berlin", max_length=64)
+    state: str | None = Field(None, max_length=2, description="German state code for holidays, e.g. BY")
+    meters: list[MeterIn] = Field(default_factory=list, max_length=1000)
+
+
+class UserIn(BaseModel):
+    email: EmailStr
+    password: str = Field(min_length=10, max_length=200)
+    role: Literal["admin", "customer"] = "customer"
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    tenant_id: str
+    email: str
+    role: str
+    is_active: bool
+    is_platform_admin: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class MeterOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    meter_id: str
+    kind: str
+    name: str
+    max_kw: float
+
+
+class ReadingOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    meter_id: str
+    ts: datetime
+    kwh: float
+    quality: str
+
+
+class Bucket(BaseModel):
+    start: datetime
+    kwh: float
+    cost_eur: float | None
+    intervals: int
+    unpriced_intervals: int
+
+
+class SeriesOut(BaseModel):
+    start: datetime
+    end: datetime
+    kwh: float
+    cost_eur: float | None
+    buckets: list[Bucket]
+
+
+class AggregateOut(BaseModel):
+    bucket: str
+    meter_id: str | None
+    current: SeriesOut
+    compare: Literal["previous_period", "previous_year"] | None = None
+    previous: SeriesOut | None = None
+    change_pct: float | None = Field(None, description="kWh change of current vs previous, percent")
+
+
+class KpisOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    as_of: date
+    kwh_today: float
+    kwh_month: float
+    cost_today_eur: float | None
+    cost_month_eur: float | None
+    peak_kw_month: float | None
+    peak_at: datetime | None
+    pv_kwh_month: float | None
+    self_consumption_ratio: float | None
+    readings_to: datetime | None
+    computed_at: datetime
+
+
+class PriceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    ts: datetime
+    eur_per_mwh: float
+    resolution_minutes: int
+
+
+class PricesOut(BaseModel):
+    zone: str
+    resolution_minutes: int
+    prices: list[PriceOut]
+    cheapest: list[PriceOut] | None = None
+
+
+class ReadingIn(BaseModel):
+    meter_id: str = Field(max_length=64)
+    ts: str = Field(max_length=64, description="ISO 8601 with UTC offset; naive times are read in the tenant's zone")
+    kwh: float | str
+    quality: str | None = Field(None, max_length=32)
+
+
+class IngestIn(BaseModel):
+    readings: list[ReadingIn] = Field(min_length=1, max_length=50_000)
+
+
+class IngestOut(BaseModel):
+    batch_id: int | None
+    rows_received: int
+    rows_stored: int
+    rows_unchanged: int
+    rows_duplicate: int
+    rows_quarantined: int
+    reasons: dict[str, int]
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    ts: datetime
+    actor: str
+    tenant_id: str
+    action: str
+    target: str | None
+    outcome: str
+    request_id: str | None
+    client_addr: str | None
+    detail: dict
+
+
+class RequestOut(BaseModel):
+    id: int
+    kind: str
+    status: str
+
+
+class ComponentStatus(BaseModel):
+    name: str
+    ok: bool
+    detail: str
+    version: str | None = None
+
+
+class StatusOut(BaseModel):
+    components: list[ComponentStatus]
+    host: dict[str, float]

@@ -1,0 +1,1 @@
+"""Authentication primitives: passwords, tokens, login, OpenID Connect."""

@@ -1,0 +1,147 @@
+"""Read-side queries on readings: raw listing and bucketed aggregates with cost.
+
+Buckets are cut in the tenant's local time (a day across a DST change has 23 or 25 hours);
+``kwh`` is the selected meter's energy, or without a meter the site load
+(consumption + ev + heat_pump); ``cost_eur`` values that energy at the day-ahead price of each
+quarter-hour (the 15-minute price, else the hour's).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, select, text
+
+from luna_core.db.schema import meter_readings, meters
+
+BUCKETS = {"15min": None, "hour": "hour", "day": "day", "week": "week", "month": "month"}
+# Largest window per bucket, so one request cannot ask for millions of rows.
+MAX_WINDOW = {
+    "15min": timedelta(days=31),
+    "hour": timedelta(days=366),
+    "day": timedelta(days=3660),
+    "week": timedelta(days=3660),
+    "month": timedelta(days=3660),
+}
+COMPARISONS = ("previous_period", "previous_year")
+
+
+class QueryError(ValueError):
+    """Bad query parameters: the message names the parameter and what is wrong."""
+
+
+_AGGREGATE_SQL = text(
+    """
+    WITH tenant AS (SELECT timezone, zone FROM tenants WHERE id = :tenant),
+    intervals AS (
+        SELECT r.ts, sum(r.kwh) AS kwh
+        FROM meter_readings r
+        JOIN meters m ON m.tenant_id = r.tenant_id AND m.meter_id = r.meter_id
+        WHERE r.tenant_id = :tenant AND r.ts >= :start AND r.ts < :end
+          AND (CASE WHEN CAST(:meter AS text) IS NULL
+                    THEN m.kind IN ('consumption', 'ev', 'heat_pump')
+                    ELSE r.meter_id = :meter END)
+        GROUP BY r.ts
+    )
+    SELECT CASE WHEN CAST(:unit AS text) IS NULL THEN i.ts ELSE date_trunc(:unit, i.ts, t.timezone) END AS start,
+           sum(i.kwh) AS kwh,
+           sum(i.kwh * coalesce(p15.eur_per_mwh, p60.eur_per_mwh) / 1000) AS cost_eur,
+           count(*) AS intervals,
+           count(*) FILTER (WHERE p15.eur_per_mwh IS NULL AND p60.eur_per_mwh IS NULL) AS unpriced_intervals
+    FROM intervals i
+    CROSS JOIN tenant t
+    LEFT JOIN market_prices p15 ON p15.zone = t.zone AND p15.resolution_minutes = 15 AND p15.ts = i.ts
+    LEFT JOIN market_prices p60
+           ON p60.zone = t.zone AND p60.resolution_minutes = 60 AND p60.ts = date_trunc('hour', i.ts, 'UTC')
+    GROUP BY 1
+    ORDER BY 1
+    """
+)
+
+
+@dataclass(frozen=True)
+class Series:
+    start: datetime
+    end: datetime
+    buckets: list[dict[str, Any]]
+
+    @property
+    def kwh(self) -> float:
+        return sum(b["kwh"] for b in self.buckets)
+
+    @property
+    def cost_eur(self) -> float | None:
+        costs = [b["cost_eur"] for b in self.buckets if b["cost_eur"] is not None]
+        return sum(costs) if costs else None
+
+
+def check_window(start: datetime, end: datetime, bucket: str) -> None:
+    if bucket not in BUCKETS:
+        raise QueryError(f"bucket must be one of {', '.join(BUCKETS)}")
+    if start.tzinfo is None or end.tzinfo is None:
+        raise QueryError("start and end need a UTC offset, e.g. 2026-01-01T00:00:00+01:00")
+    if end <= start:
+        raise QueryError("end must be after start")
+    if end - start > MAX_WINDOW[bucket]:
+        raise QueryError(f"a {bucket} aggregate covers at most {MAX_WINDOW[bucket].days} days; narrow start/end")
+
+
+def aggregate(
+    connection: Connection, tenant_id: str, bucket: str, start: datetime, end: datetime, meter_id: str | None = None
+) -> Series:
+    """Run inside ``tenant_scope``."""
+    check_window(start, end, bucket)
+    rows = connection.execute(
+        _AGGREGATE_SQL,
+        {"tenant": tenant_id, "unit": BUCKETS[bucket], "start": start, "end": end, "meter": meter_id},
+    )
+    return Series(start, end, [dict(row._mapping) for row in rows])
+
+
+def comparison_window(start: datetime, end: datetime, compare: str) -> tuple[datetime, datetime]:
+    if compare == "previous_period":
+        return start - (end - start), start
+    if compare == "previous_year":
+        return _year_before(start), _year_before(end)
+    raise QueryError(f"compare must be one of {', '.join(COMPARISONS)}")
+
+
+def _year_before(moment: datetime) -> datetime:
+    try:
+        return moment.replace(year=moment.year - 1)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year - 1, day=28)
+
+
+def list_readings(
+    connection: Connection,
+    tenant_id: str,
+    start: datetime,
+    end: datetime,
+    meter_id: str | None,
+    limit: int,
+    offset: int,
+) -> list[Any]:
+    check_window(start, end, "day")
+    query = (
+        select(meter_readings.c.meter_id, meter_readings.c.ts, meter_readings.c.kwh, meter_readings.c.quality)
+        .where(meter_readings.c.tenant_id == tenant_id, meter_readings.c.ts >= start, meter_readings.c.ts < end)
+        .order_by(meter_readings.c.ts, meter_readings.c.meter_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    if meter_id:
+        query = query.where(meter_readings.c.meter_id == meter_id)
+    return list(connection.execute(query))
+
+
+def list_meters(connection: Connection, tenant_id: str) -> list[Any]:
+    return list(connection.execute(select(meters).where(meters.c.tenant_id == tenant_id).order_by(meters.c.meter_id)))
+
+
+def get_meter(connection: Connection, tenant_id: str, meter_id: str) -> Any | None:
+    return connection.execute(
+        select(meters).where(meters.c.tenant_id == tenant_id, meters.c.meter_id == meter_id)
+    ).first()
