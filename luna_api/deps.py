@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import jwt
 import structlog
 from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -37,19 +38,34 @@ def get_principal(request: Request, token: Annotated[str | None, Depends(bearer)
     if not token:
         raise _unauthorized("not authenticated: send Authorization: Bearer <token>")
     settings: Settings = request.app.state.settings
+    verifier = request.app.state.oidc
+    # The unverified issuer only picks the verifier; the chosen one checks everything.
+    if verifier is not None and _issuer(token) == settings.oidc_issuer:
+        return _oidc_principal(verifier, token)
     try:
         return verify_access_token(token, settings.jwt_key())
-    except TokenError as local_error:
-        verifier = request.app.state.oidc
-        if verifier is None:
-            raise _unauthorized(str(local_error)) from None
-        from luna_core.auth.oidc import OidcError
+    except TokenError as error:
+        raise _unauthorized(str(error)) from None
 
-        try:
-            found = verifier.verify(token)
-        except OidcError as error:
-            raise _unauthorized(str(error)) from None
-        return Principal(found.subject, found.tenant_id, found.role, found.platform_admin, found.email)
+
+def _issuer(token: str) -> str | None:
+    try:
+        return jwt.decode(token, options={"verify_signature": False}).get("iss")
+    except jwt.InvalidTokenError:
+        return None
+
+
+def _oidc_principal(verifier, token: str) -> Principal:
+    from luna_core.auth.oidc import OidcError, OidcUnavailable
+
+    try:
+        found = verifier.verify(token)
+    except OidcUnavailable as error:
+        raise ApiError(503, str(error), code="identity_provider_unavailable") from None
+    except OidcError as error:
+        raise _unauthorized(str(error)) from None
+    # Prefixed so an IdP subject can never be mistaken for a local user id.
+    return Principal(f"oidc:{found.subject}", found.tenant_id, found.role, found.platform_admin, found.email)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
