@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from luna_core.auth.passwords import WeakPassword
@@ -69,6 +70,11 @@ def install(app: FastAPI) -> None:
         problems = [f"{_field(e)}: {e.get('msg', 'invalid')}" for e in error.errors()]
         fields = [{"field": _field(e), "problem": e.get("msg", "invalid")} for e in error.errors()]
         return error_body(422, "invalid_request", "; ".join(problems), fields=fields)
+
+    @app.exception_handler(DataError)
+    async def out_of_range(request: Request, error: DataError) -> JSONResponse:
+        # Input the models let through but PostgreSQL cannot hold (a number out of range...).
+        return error_body(422, "invalid_request", f"a value is out of range: {str(error.orig).splitlines()[0]}")
 
     @app.exception_handler(UserExists)
     async def conflict(request: Request, error: Exception) -> JSONResponse:

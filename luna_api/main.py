@@ -11,9 +11,25 @@ from fastapi import FastAPI
 from luna_api import errors
 from luna_api.observability import ObservabilityMiddleware, configure_logging
 from luna_api.routers import admin, auth, energy, health, ingest, market, tenants, users
+from luna_api.schemas import Error
 from luna_core import __version__
 from luna_core.db.engine import app_engine
 from luna_core.settings import Settings, get_settings
+
+# Documented on every authenticated route, so clients (and schema checks) know the error shape.
+COMMON_ERRORS: dict[int | str, dict] = {
+    status: {"model": Error, "description": description}
+    for status, description in (
+        (401, "missing, expired or invalid token"),
+        (403, "the role does not allow this"),
+        (404, "not found (also for another tenant's objects)"),
+        (409, "conflict with the current state"),
+        (413, "request body too large"),
+        (422, "invalid input: the detail names the field and why"),
+        (429, "too many attempts"),
+        (500, "unexpected error; the body carries the request id"),
+    )
+}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -30,8 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.oidc = _oidc(settings)
     app.add_middleware(ObservabilityMiddleware, max_body_bytes=settings.max_request_bytes)
     errors.install(app)
-    for router in (auth, tenants, users, energy, market, ingest, admin, health):
-        app.include_router(router.router)
+    for router in (auth, tenants, users, energy, market, ingest, admin):
+        app.include_router(router.router, responses=COMMON_ERRORS)
+    app.include_router(health.router)
     return app
 
 

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Generic, Literal, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 MAX_PAGE = 1000
+BIGINT_MAX = 9_223_372_036_854_775_807
+
+# Bounded so no generated value can reach PostgreSQL out of range.
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="page size")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="rows to skip")]
+UserId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
 
 
 T = TypeVar("T")

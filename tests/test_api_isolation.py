@@ -35,8 +35,9 @@ def world(engine, api):
     create_tenant(engine, a, "Tenant A", meter_specs=(Meter("main"),))
     create_tenant(engine, b, "Tenant B", meter_specs=(Meter(f"secret-meter-{suffix}"),))
     b_meter = f"secret-meter-{suffix}"
-    rows = [{"meter_id": b_meter, "ts": (T0 + timedelta(minutes=15 * i)).isoformat(), "kwh": "0.123456"}
-            for i in range(96)]
+    rows = [
+        {"meter_id": b_meter, "ts": (T0 + timedelta(minutes=15 * i)).isoformat(), "kwh": "0.123456"} for i in range(96)
+    ]
     ingest_records(engine, b, rows, source="http", source_ref="isolation")
     a_rows = [{"meter_id": "main", "ts": (T0 + timedelta(minutes=15 * i)).isoformat(), "kwh": "0.5"} for i in range(96)]
     ingest_records(engine, a, a_rows, source="http", source_ref="isolation")
@@ -62,8 +63,12 @@ def world(engine, api):
 
 def _routes(api) -> list[tuple[str, str, dict]]:
     spec = api.get("/openapi.json").json()
-    return [(method.upper(), path, op) for path, ops in spec["paths"].items() for method, op in ops.items()
-            if path not in PUBLIC]
+    return [
+        (method.upper(), path, op)
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+        if path not in PUBLIC
+    ]
 
 
 def _request(api, method: str, path: str, op: dict, world: dict, token: str):
@@ -71,8 +76,9 @@ def _request(api, method: str, path: str, op: dict, world: dict, token: str):
     missing = [n for n in names if n not in world["path_values"]]
     assert not missing, f"{path}: give the isolation test a tenant-B value for {missing}"
     url = path.format(**world["path_values"])
-    params = {p["name"]: WINDOW[p["name"]] for p in op.get("parameters", [])
-              if p["in"] == "query" and p["name"] in WINDOW}
+    params = {
+        p["name"]: WINDOW[p["name"]] for p in op.get("parameters", []) if p["in"] == "query" and p["name"] in WINDOW
+    }
     body = None
     if method == "POST" and "requestBody" in op:
         body = {"readings": [{"meter_id": world["path_values"]["meter_id"], "ts": T0.isoformat(), "kwh": 9.9}]}
@@ -96,7 +102,9 @@ def test_no_route_reveals_or_changes_another_tenant(api, engine, world, role):
     with tenant_scope(engine, world["b"]) as connection:
         after = [connection.execute(select(func.count()).select_from(t)).scalar_one() for t in (meter_readings, users)]
         assert connection.execute(select(users.c.is_active)).scalars().all() == b_users_active
-        assert connection.execute(text("SELECT status FROM tenants WHERE id = :b"), {"b": world["b"]}).scalar() == "active"
+        assert (
+            connection.execute(text("SELECT status FROM tenants WHERE id = :b"), {"b": world["b"]}).scalar() == "active"
+        )
         # No audit row of A's requests landed in B's log.
         foreign = connection.execute(
             select(func.count()).select_from(audit_log).where(audit_log.c.actor.like(f"%@{world['a']}.example.com"))

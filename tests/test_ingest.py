@@ -256,3 +256,19 @@ def test_partitions_are_made_for_months_with_data_only(engine, tenant_factory):
             ).scalars()
         )
     assert partitions == {"meter_readings_y2019m03"}
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["x\u0000y", "\udb58\udd6f", "\ud800", "1.7976931348623157e+308", "NaN", "-inf"],
+)
+def test_hostile_text_is_quarantined_not_a_crash(engine, tenant_factory, value):
+    """Found by schemathesis: NUL and lone surrogates once broke the quarantine write."""
+    tenant = tenant_factory()
+    rows = [
+        {"meter_id": "main", "ts": value, "kwh": "1"},
+        {"meter_id": value, "ts": _iso(T0), "kwh": value},
+        {"meter_id": "main", "ts": _iso(T0), "kwh": "0.5", "quality": value},
+    ]
+    result = ingest_records(engine, tenant, rows, source="http", source_ref="hostile")
+    assert result.rows_quarantined == 3 and result.rows_stored == 0

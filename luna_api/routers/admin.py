@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import text
 
 from luna_api.deps import AdminCtx, get_settings
-from luna_api.schemas import MAX_PAGE, AuditOut, ComponentStatus, Page, StatusOut, page
+from luna_api.schemas import AuditOut, ComponentStatus, Limit, Offset, Page, StatusOut, page
 from luna_core import __version__, audit
 from luna_core.db import migrate
 from luna_core.settings import Settings
@@ -26,8 +26,8 @@ def audit_log(
     action: Annotated[str | None, Query(max_length=100)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> Page[AuditOut]:
     """Newest first. The tenant is the caller's (platform admins choose one with X-Luna-Tenant)."""
     rows = audit.query(ctx.db, ctx.tenant_id, audit.AuditFilter(actor, action, since, until), limit, offset)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from luna_api.deps import Ctx
 from luna_api.errors import not_found
-from luna_api.schemas import MAX_PAGE, AggregateOut, Error, KpisOut, MeterOut, Page, ReadingOut, SeriesOut, page
+from luna_api.schemas import AggregateOut, Error, KpisOut, Limit, MeterOut, Offset, Page, ReadingOut, SeriesOut, page
 from luna_core.db.schema import tenant_kpis
 from luna_core.energy import queries
 
@@ -23,8 +23,8 @@ End = Annotated[datetime, Query(description="exclusive, ISO 8601 with UTC offset
 @router.get("/meters", response_model=Page[MeterOut])
 def list_meters(
     ctx: Ctx,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> Page[MeterOut]:
     found = queries.list_meters(ctx.db, ctx.tenant_id)
     ctx.audit("meter.list")
@@ -46,8 +46,8 @@ def list_readings(
     start: Start,
     end: End,
     meter_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 500,
+    offset: Offset = 0,
 ) -> Page[ReadingOut]:
     rows = queries.list_readings(ctx.db, ctx.tenant_id, start, end, meter_id, limit, offset)
     ctx.audit("readings.read", target=f"meter/{meter_id or '*'}", start=start.isoformat(), end=end.isoformat())

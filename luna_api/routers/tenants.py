@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from sqlalchemy import Engine
 
 from luna_api.deps import CurrentPrincipal, get_engine, require_platform_admin
 from luna_api.errors import ApiError, not_found
-from luna_api.schemas import MAX_PAGE, Error, Page, TenantIn, TenantOut, page
+from luna_api.schemas import Error, Limit, Offset, Page, TenantIn, TenantOut, page
 from luna_core import audit
 from luna_core.auth.tokens import Principal
 from luna_core.db.schema import requests as outbox
@@ -61,8 +61,8 @@ def create(body: TenantIn, principal: PlatformAdmin, engine: DB) -> TenantOut:
 def list_all(
     principal: CurrentPrincipal,
     engine: DB,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> Page[TenantOut]:
     """Platform admins see every tenant; everyone else only their own."""
     tenants = list_tenants(engine) if principal.platform_admin else [get_tenant(engine, principal.tenant_id)]

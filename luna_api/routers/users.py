@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from luna_api.deps import AdminCtx, Ctx
 from luna_api.errors import ApiError, not_found
-from luna_api.schemas import MAX_PAGE, Error, Page, UserIn, UserOut, page
+from luna_api.schemas import Error, Limit, Offset, Page, UserId, UserIn, UserOut, page
 from luna_core import users
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -25,8 +23,8 @@ def me(ctx: Ctx) -> UserOut:
 @router.get("", response_model=Page[UserOut])
 def list_users(
     ctx: AdminCtx,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> Page[UserOut]:
     found, total = users.list_users(ctx.db, ctx.tenant_id, limit, offset)
     ctx.audit("user.list", detail_count=len(found))
@@ -41,7 +39,7 @@ def create(body: UserIn, ctx: AdminCtx) -> UserOut:
 
 
 @router.get("/{user_id}", response_model=UserOut, responses={404: {"model": Error}})
-def get_one(user_id: int, ctx: Ctx) -> UserOut:
+def get_one(user_id: UserId, ctx: Ctx) -> UserOut:
     if not ctx.principal.is_admin and str(user_id) != ctx.principal.subject:
         raise not_found("user")
     found = users.get_user(ctx.db, ctx.tenant_id, user_id)
@@ -51,7 +49,7 @@ def get_one(user_id: int, ctx: Ctx) -> UserOut:
 
 
 @router.post("/{user_id}/disable", response_model=UserOut, responses={404: {"model": Error}})
-def disable(user_id: int, ctx: AdminCtx) -> UserOut:
+def disable(user_id: UserId, ctx: AdminCtx) -> UserOut:
     if str(user_id) == ctx.principal.subject:
         raise ApiError(409, "you cannot disable your own account")
     found = users.set_active(ctx.db, ctx.tenant_id, user_id, False)

@@ -77,10 +77,15 @@ def ingest_records(
         raise IngestError("no readings given")
     columns = sorted({key for record in records for key in record} | {"meter_id", "ts", "kwh"})
     raw = pl.DataFrame(
-        {c: [None if r.get(c) is None else str(r.get(c)) for r in records] for c in columns},
+        {c: [None if r.get(c) is None else _text(r.get(c)) for r in records] for c in columns},
         schema={c: pl.Utf8 for c in columns},
     )
     return ingest_frame(engine, tenant_id, raw, source=source, source_ref=source_ref, policy=policy)
+
+
+def _text(value: Any) -> str:
+    """As text, with lone UTF-16 surrogates (valid in a JSON string, not in UTF-8) escaped."""
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def read_readings_file(path: Path) -> tuple[pl.DataFrame, str]:

@@ -67,6 +67,8 @@ def validate_readings(
         )
     now = now or datetime.now(UTC)
     policy = policy or IngestPolicy()
+    # PostgreSQL text and jsonb cannot hold NUL: keep it visible as an escape, never fail on it.
+    raw = raw.with_columns(pl.col(pl.Utf8).str.replace_all("\x00", "\\u0000", literal=True))
     frame = raw.with_row_index("_row")
     if "quality" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, pl.Utf8).alias("quality"))
