@@ -9,6 +9,7 @@ from luna_assets.market import day_ahead_prices
 from luna_core.settings import Settings, get_settings
 from resources import build_resources
 from sensors.landing import landing_files_sensor
+from sensors.requests import outbox_sensor, request_failed, request_succeeded
 from sensors.schedules import energy_hourly_schedule, market_daily_schedule
 from sensors.tenants import tenant_registry_sensor
 
@@ -23,7 +24,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         assets=ASSETS,
         asset_checks=ALL_CHECKS,
         jobs=[energy_job, market_job],
-        sensors=[tenant_registry_sensor, landing_files_sensor],
+        sensors=[tenant_registry_sensor, landing_files_sensor, outbox_sensor, request_succeeded, request_failed],
         schedules=[market_daily_schedule, energy_hourly_schedule],
         resources=build_resources(settings),
         executor=executor,

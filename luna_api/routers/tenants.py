@@ -10,9 +10,8 @@ from sqlalchemy import Engine
 from luna_api.deps import CurrentPrincipal, get_engine, require_platform_admin
 from luna_api.errors import ApiError, not_found
 from luna_api.schemas import Error, Limit, Offset, Page, TenantIn, TenantOut, page
-from luna_core import audit
+from luna_core import audit, outbox
 from luna_core.auth.tokens import Principal
-from luna_core.db.schema import requests as outbox
 from luna_core.db.tenancy import tenant_scope
 from luna_core.tenants import TenantError, create_tenant, get_tenant, list_tenants, set_tenant_status
 
@@ -48,11 +47,7 @@ def create(body: TenantIn, principal: PlatformAdmin, engine: DB) -> TenantOut:
         meter_specs=body.meters,
     )
     with tenant_scope(engine, tenant.id) as connection:
-        connection.execute(
-            outbox.insert().values(
-                tenant_id=tenant.id, kind="register_tenant", requested_by=principal.email or principal.subject
-            )
-        )
+        outbox.enqueue(connection, tenant.id, "register_tenant", requested_by=principal.email or principal.subject)
     _audit(engine, principal, tenant.id, "tenant.create", meters=len(body.meters))
     return TenantOut.model_validate(tenant)
 

@@ -1,0 +1,80 @@
+"""Turns the API's outbox requests into runs, and writes each run's outcome back."""
+
+from dagster import (
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    RunStatusSensorContext,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    run_status_sensor,
+    sensor,
+)
+
+from luna_assets.jobs import energy_job
+from luna_assets.partitions import tenants_partitions
+from luna_core import outbox
+from resources import LunaResource
+
+REQUEST_TAG = "luna/request_id"
+
+
+def _run_config(request: outbox.Request) -> dict:
+    if request.kind == "backfill":
+        # A backfill recomputes every hour from the stored readings, then the KPIs.
+        return {"ops": {"consumption_hourly": {"config": {"full_refresh": True}}}}
+    return {}
+
+
+@sensor(
+    name="outbox_requests",
+    job=energy_job,
+    minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Starts a run for each pending request in the outbox (new tenant, backfill).",
+)
+def outbox_sensor(context: SensorEvaluationContext, luna: LunaResource) -> SensorResult | SkipReason:
+    engine = luna.engine()
+    # Only tenants whose partition exists: a brand-new tenant waits one tick for tenant_registry.
+    known = list(context.instance.get_dynamic_partitions(tenants_partitions.name))
+    found = outbox.pending(engine, known)
+    if not found:
+        return SkipReason("no pending requests")
+    runs = []
+    for request in found:
+        runs.append(
+            RunRequest(
+                run_key=f"request-{request.id}",
+                partition_key=request.tenant_id,
+                run_config=_run_config(request),
+                tags={"tenant": request.tenant_id, REQUEST_TAG: str(request.id), "luna/reason": request.kind},
+            )
+        )
+        outbox.mark(engine, request.tenant_id, request.id, "running")
+    return SensorResult(run_requests=runs)
+
+
+def _finish(context: RunStatusSensorContext, luna: LunaResource, status: str, error: str | None = None) -> None:
+    run = context.dagster_run
+    request_id, tenant = run.tags.get(REQUEST_TAG), run.tags.get("tenant")
+    if request_id and tenant:
+        outbox.mark(luna.engine(), tenant, int(request_id), status, run_id=run.run_id, error=error)
+
+
+@run_status_sensor(
+    name="outbox_request_succeeded",
+    run_status=DagsterRunStatus.SUCCESS,
+    default_status=DefaultSensorStatus.RUNNING,
+)
+def request_succeeded(context: RunStatusSensorContext, luna: LunaResource) -> None:
+    _finish(context, luna, "done")
+
+
+@run_status_sensor(
+    name="outbox_request_failed",
+    run_status=DagsterRunStatus.FAILURE,
+    default_status=DefaultSensorStatus.RUNNING,
+)
+def request_failed(context: RunStatusSensorContext, luna: LunaResource) -> None:
+    _finish(context, luna, "failed", error="run failed: see the run in the Dagster UI")
