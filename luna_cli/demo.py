@@ -17,9 +17,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from rich.console import Console
 from rich.progress import Progress
+from rich.table import Table
 
 from luna_cli.common import console, settings_with_database
+from luna_cli.demo_accounts import ensure_demo_accounts
 from luna_cli.materialize import REPO_ROOT, dagster_instance, materialize_everything
 from luna_core.db import migrate
 from luna_core.db.engine import app_engine, owner_engine
@@ -30,7 +33,7 @@ from luna_core.simulation.sites import DEMO_SITES
 from luna_core.tenants import list_tenants
 
 
-def run_demo(days: int, serve: bool, port: int, progress: Callable[[], Progress]) -> None:
+def run_demo(days: int, serve: bool, port: int, progress: Callable[[], Progress], api_port: int = 8000) -> None:
     settings = settings_with_database()
     console.print(f"database: {settings.owner_url().render_as_string(hide_password=True)}")
     migrate.upgrade(owner_engine(settings), settings.app_db_role)
@@ -51,11 +54,24 @@ def run_demo(days: int, serve: bool, port: int, progress: Callable[[], Progress]
     instance = dagster_instance(settings)
     materialize_everything(settings, None, progress, instance=instance)
     console.print(f"[green]demo data ready[/green] for {', '.join(s.tenant_id for s in DEMO_SITES)}")
+    accounts = ensure_demo_accounts(engine, settings, [s.tenant_id for s in DEMO_SITES])
+    if accounts:
+        table = Table(
+            "login (e-mail)",
+            "password",
+            "who",
+            title=f"demo accounts: shown once, also in {settings.data_dir / 'demo-credentials.txt'}",
+        )
+        for row in accounts:
+            table.add_row(*row)
+        Console().print(table)
+    else:
+        console.print(f"demo accounts exist; their passwords are in {settings.data_dir / 'demo-credentials.txt'}")
     if serve:
-        _serve(port)
+        _serve(port, api_port)
 
 
-def _serve(port: int) -> None:
+def _serve(port: int, api_port: int) -> None:
     from luna_core.settings import get_settings
 
     settings = get_settings()
@@ -70,6 +86,8 @@ def _serve(port: int) -> None:
             f"[yellow]no MQTT broker at {settings.mqtt_host}:{settings.mqtt_port}[/yellow]: live meters are off "
             "(set LUNA_MQTT_HOST/PORT or start mosquitto); file drops and the hourly schedule still work"
         )
+    children.append(subprocess.Popen([str(bin_dir / "luna"), "api", "--port", str(api_port)]))
+    console.print(f"[bold]API docs: http://127.0.0.1:{api_port}/docs[/bold]")
     console.print(f"[bold]Dagster UI: http://127.0.0.1:{port}[/bold]  (Ctrl-C stops everything)")
     # A SIGTERM (from a supervisor or `timeout`) stops the children as cleanly as Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from luna_cli.accounts import audit_app, users_app
 from luna_cli.common import configure_logging, console, one_line_errors, settings_with_database
 
 app = typer.Typer(help="Luna IEMS command line.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -16,6 +17,8 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 tenants_app = typer.Typer(help="The tenant registry.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tenants_app, name="tenants")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
 
 
 @app.callback()
@@ -201,17 +204,35 @@ def materialize_command(
     materialize_everything(settings_with_database(), tenant or None, _progress)
 
 
+@app.command("api")
+@one_line_errors
+def api(
+    host: str | None = typer.Option(None, help="Default LUNA_API_HOST."),
+    port: int | None = typer.Option(None, help="Default LUNA_API_PORT."),
+) -> None:
+    """Serve the API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from luna_api.main import create_app
+
+    settings = settings_with_database()
+    host, port = host or settings.api_host, port or settings.api_port
+    console.print(f"API on http://{host}:{port}  docs: http://{host}:{port}/docs")
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+
+
 @app.command("demo")
 @one_line_errors
 def demo(
     serve: bool = typer.Option(True, help="Keep running: Dagster UI, MQTT subscriber and live meters."),
     days: int = typer.Option(90, help="Days of history to simulate per demo tenant."),
     port: int = typer.Option(3000, help="Dagster UI port."),
+    api_port: int = typer.Option(8000, help="API port."),
 ) -> None:
     """Seed three demo tenants with history, materialize everything, serve the Dagster UI."""
     from luna_cli.demo import run_demo
 
-    run_demo(days=days, serve=serve, port=port, progress=_progress)
+    run_demo(days=days, serve=serve, port=port, progress=_progress, api_port=api_port)
 
 
 def _mount_simulators() -> None:

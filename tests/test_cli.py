@@ -58,3 +58,23 @@ def test_errors_are_one_clear_line(args, message):
     assert result.exit_code == 1
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_users_add_and_audit_verify(engine, settings, tenant_factory):
+    from sqlalchemy import text
+
+    from luna_core.db.engine import owner_engine
+
+    tenant = tenant_factory("cliaudit")
+    email = f"boss-{uuid.uuid4().hex[:6]}@{tenant}.example.com"
+    added = runner.invoke(
+        app, ["users", "add", email, "--tenant", tenant, "--role", "admin"], input="correct horse battery\n" * 2
+    )
+    assert added.exit_code == 0, added.output
+    assert "correct horse" not in added.output
+    intact = runner.invoke(app, ["audit", "verify", "--tenant", tenant])
+    assert intact.exit_code == 0 and "intact" in intact.output
+    with owner_engine(settings).begin() as connection:
+        connection.execute(text("UPDATE audit_log SET actor = 'someone else' WHERE tenant_id = :t"), {"t": tenant})
+    broken = runner.invoke(app, ["audit", "verify", "--tenant", tenant])
+    assert broken.exit_code == 1 and "modified" in broken.output

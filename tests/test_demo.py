@@ -28,6 +28,21 @@ def test_demo_seeds_and_materializes_everything(engine, settings, monkeypatch, t
     try:
         result = CliRunner().invoke(app, ["demo", "--no-serve", "--days", "3"])
         assert result.exit_code == 0, result.output
+        credentials = (tmp_path / "demo-credentials.txt").read_text().splitlines()
+        assert (
+            len(credentials) == 1 + len(DEMO_SITES)
+            and oct((tmp_path / "demo-credentials.txt").stat().st_mode)[-3:] == "600"
+        )
+        email, password, _ = credentials[1].split("\t")
+        from fastapi.testclient import TestClient
+
+        from luna_api.main import create_app
+
+        with TestClient(create_app(get_settings())) as client:
+            login = client.post("/auth/token", data={"username": email, "password": password})
+            assert login.status_code == 200, login.text
+            kpis = client.get("/kpis", headers={"Authorization": f"Bearer {login.json()['access_token']}"})
+            assert kpis.status_code == 200 and kpis.json()["kwh_month"] > 0
         for site in DEMO_SITES:
             with tenant_scope(engine, site.tenant_id) as connection:
                 kpis = connection.execute(select(tenant_kpis)).one()
