@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import jwt
 import structlog
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Connection, Engine
 
@@ -22,11 +23,11 @@ from luna_core.settings import Settings
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
@@ -34,14 +35,15 @@ def _unauthorized(detail: str) -> ApiError:
     return ApiError(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def get_principal(request: Request, token: Annotated[str | None, Depends(bearer)]) -> Principal:
+async def get_principal(request: Request, token: Annotated[str | None, Depends(bearer)]) -> Principal:
     if not token:
         raise _unauthorized("not authenticated: send Authorization: Bearer <token>")
     settings: Settings = request.app.state.settings
     verifier = request.app.state.oidc
     # The unverified issuer only picks the verifier; the chosen one checks everything.
     if verifier is not None and _issuer(token) == settings.oidc_issuer:
-        return _oidc_principal(verifier, token)
+        # May fetch the IdP's keys: off the event loop.
+        return await run_in_threadpool(_oidc_principal, verifier, token)
     try:
         return verify_access_token(token, settings.jwt_key())
     except TokenError as error:
@@ -71,7 +73,7 @@ def _oidc_principal(verifier, token: str) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def get_tenant(
+async def get_tenant(
     request: Request,
     principal: CurrentPrincipal,
     x_luna_tenant: Annotated[
@@ -92,13 +94,13 @@ def get_tenant(
 CurrentTenant = Annotated[str, Depends(get_tenant)]
 
 
-def require_admin(principal: CurrentPrincipal) -> Principal:
+async def require_admin(principal: CurrentPrincipal) -> Principal:
     if not principal.is_admin:
         raise ApiError(403, "this needs the admin role")
     return principal
 
 
-def require_platform_admin(principal: CurrentPrincipal) -> Principal:
+async def require_platform_admin(principal: CurrentPrincipal) -> Principal:
     if not principal.platform_admin:
         raise ApiError(403, "this needs a platform admin")
     return principal

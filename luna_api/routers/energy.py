@@ -5,12 +5,23 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
 from luna_api.deps import Ctx
 from luna_api.errors import not_found
-from luna_api.schemas import AggregateOut, Error, KpisOut, Limit, MeterOut, Offset, Page, ReadingOut, SeriesOut, page
+from luna_api.schemas import (
+    AggregateOut,
+    Error,
+    KpisOut,
+    Limit,
+    MeterOut,
+    Offset,
+    Page,
+    ReadingOut,
+    json_response,
+    page,
+)
 from luna_core.db.schema import tenant_kpis
 from luna_core.energy import queries
 
@@ -62,7 +73,7 @@ def aggregate(
     bucket: Literal["15min", "hour", "day", "week", "month"] = "hour",
     meter_id: str | None = None,
     compare: Literal["previous_period", "previous_year"] | None = None,
-) -> AggregateOut:
+) -> Response:
     """kWh and cost in EUR per bucket (tenant-local time), optionally next to the previous period or year."""
     current = queries.aggregate(ctx.db, ctx.tenant_id, bucket, start, end, meter_id)
     previous = None
@@ -73,20 +84,26 @@ def aggregate(
     change = None
     if previous is not None and previous.kwh:
         change = round((current.kwh - previous.kwh) / previous.kwh * 100, 2)
-    return AggregateOut(
-        bucket=bucket,
-        meter_id=meter_id,
-        current=_series(current),
-        compare=compare,
-        previous=_series(previous) if previous else None,
-        change_pct=change,
+    return json_response(
+        {
+            "bucket": bucket,
+            "meter_id": meter_id,
+            "current": _series(current),
+            "compare": compare,
+            "previous": _series(previous) if previous else None,
+            "change_pct": change,
+        }
     )
 
 
-def _series(series: queries.Series) -> SeriesOut:
-    return SeriesOut(
-        start=series.start, end=series.end, kwh=series.kwh, cost_eur=series.cost_eur, buckets=series.buckets
-    )
+def _series(series: queries.Series) -> dict:
+    return {
+        "start": series.start,
+        "end": series.end,
+        "kwh": series.kwh,
+        "cost_eur": series.cost_eur,
+        "buckets": series.buckets,
+    }
 
 
 @router.get("/kpis", response_model=KpisOut, responses=NOT_FOUND)

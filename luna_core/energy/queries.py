@@ -32,7 +32,7 @@ class QueryError(ValueError):
     """Bad query parameters: the message names the parameter and what is wrong."""
 
 
-_AGGREGATE_SQL = text(
+AGGREGATE_SQL = text(
     """
     WITH tenant AS (SELECT timezone, zone FROM tenants WHERE id = :tenant),
     intervals AS (
@@ -93,11 +93,13 @@ def aggregate(
 ) -> Series:
     """Run inside ``tenant_scope``."""
     check_window(start, end, bucket)
-    rows = connection.execute(
-        _AGGREGATE_SQL,
+    result = connection.execute(
+        AGGREGATE_SQL,
         {"tenant": tenant_id, "unit": BUCKETS[bucket], "start": start, "end": end, "meter": meter_id},
     )
-    return Series(start, end, [dict(row._mapping) for row in rows])
+    keys = list(result.keys())
+    # zip over plain tuples: a third of the cost of Row._mapping on a year of hourly buckets.
+    return Series(start, end, [dict(zip(keys, row, strict=True)) for row in result.tuples()])
 
 
 def comparison_window(start: datetime, end: datetime, compare: str) -> tuple[datetime, datetime]:

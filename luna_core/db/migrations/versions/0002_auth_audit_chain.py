@@ -54,6 +54,8 @@ ALTER TABLE audit_log
     ADD COLUMN client_addr text,
     ADD COLUMN prev_hash text,
     ADD COLUMN hash text;
+-- The chain trigger reads each tenant's newest row on every insert.
+CREATE INDEX audit_log_tenant_id ON audit_log (tenant_id, id);
 
 -- One definition of a row's hash, used by the trigger that writes it and by `luna audit verify`.
 CREATE FUNCTION luna_audit_row_hash(prev text, a audit_log) RETURNS text
@@ -81,6 +83,7 @@ CREATE TRIGGER audit_log_chain BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE F
 
 DOWNGRADE_SQL = """
 DROP TRIGGER IF EXISTS audit_log_chain ON audit_log;
+DROP INDEX IF EXISTS audit_log_tenant_id;
 DROP FUNCTION IF EXISTS luna_audit_chain();
 DROP FUNCTION IF EXISTS luna_audit_row_hash(text, audit_log);
 ALTER TABLE audit_log DROP COLUMN hash, DROP COLUMN prev_hash, DROP COLUMN client_addr, DROP COLUMN request_id;

@@ -1,0 +1,182 @@
+"""API latency against the bare SQL that answers the same question, measured in the same run.
+
+Loads N tenants x 1 year of hourly readings (one consumption meter each) plus a year of
+prices, starts the real API under uvicorn, logs in, and times
+``/readings/aggregate?bucket=hour`` for one tenant-month and one tenant-year over HTTP, then
+the same aggregate SQL run directly (same tenant scope, same statement). Prints p50/p95 of
+each and, last, ``api_vs_sql_p95_ratio=<x>`` for the tenant-year question.
+
+    python bench/api.py                 # 100 tenants
+    python bench/api.py --tenants 10 --repeat 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import polars as pl
+from rich.console import Console
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from luna_core.db import migrate
+from luna_core.db.copy import copy_frame
+from luna_core.db.engine import app_engine, dispose_all, owner_engine
+from luna_core.db.tenancy import tenant_scope
+from luna_core.energy.queries import AGGREGATE_SQL, BUCKETS
+from luna_core.settings import Settings
+from luna_core.simulation.market import simulate_day_ahead_prices
+from luna_core.simulation.sites import MeterSpec
+from luna_core.tenants import create_tenant
+from luna_core.users import create_user
+
+SERVER = os.environ.get("LUNA_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+YEAR_START, YEAR_END = datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
+MONTH = (datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 7, 1, tzinfo=UTC))
+PASSWORD = "benchmark password"
+console = Console(stderr=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tenants", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=50, help="requests per question")
+    args = parser.parse_args()
+    name = f"luna_bench_api_{uuid.uuid4().hex[:6]}"
+    server = create_engine(SERVER, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(SERVER).set(database=name).render_as_string(hide_password=False)
+    settings = Settings(database_url=url, jwt_secret="bench-" + "k" * 40, _env_file=None)
+    try:
+        run(settings, args)
+    finally:
+        dispose_all()
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def load(settings: Settings, tenants: int) -> str:
+    owner, app = owner_engine(settings), app_engine(settings)
+    migrate.upgrade(owner, settings.app_db_role)
+    hours = pl.datetime_range(YEAR_START, YEAR_END, "1h", closed="left", eager=True, time_zone="UTC")
+    frames = []
+    for index in range(tenants):
+        tenant = f"bench-{index:03d}"
+        create_tenant(app, tenant, tenant, meter_specs=(MeterSpec("main", "consumption", max_kw=50.0),))
+        frames.append(
+            pl.DataFrame({"tenant_id": tenant, "meter_id": "main", "ts": hours}).with_columns(
+                kwh=(pl.col("ts").dt.hour().cast(pl.Float64) / 10 + index / 100), quality=pl.lit("measured")
+            )
+        )
+    prices = simulate_day_ahead_prices("DE-LU", YEAR_START.date(), YEAR_END.date())
+    with owner.begin() as connection:
+        connection.execute(text("SELECT luna_ensure_reading_partitions(:a, :b)"), {"a": YEAR_START, "b": YEAR_END})
+        connection.execute(text("SET LOCAL row_security = off"))
+        copy_frame(connection, "meter_readings", pl.concat(frames))
+        copy_frame(
+            connection, "market_prices", prices.select("zone", "ts", "resolution_minutes", "eur_per_mwh", "source")
+        )
+        connection.execute(text("ANALYZE meter_readings; ANALYZE market_prices"))
+    tenant = "bench-000"
+    with tenant_scope(app, tenant) as connection:
+        create_user(connection, tenant, "bench@bench-000.example.com", PASSWORD, "customer")
+    console.print(f"loaded {tenants} tenants x {len(hours)} hourly readings and {prices.height} prices")
+    return tenant
+
+
+def run(settings: Settings, args: argparse.Namespace) -> None:
+    tenant = load(settings, args.tenants)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "LUNA_DATABASE_URL": settings.database_url,
+        "LUNA_JWT_SECRET": settings.jwt_secret,
+        "LUNA_ENVIRONMENT": "prod",
+        "LUNA_API_PORT": str(port),
+    }
+    api = subprocess.Popen(
+        [sys.executable, "-m", "luna_cli.main", "api", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=30) as client:
+            _wait_ready(client)
+            token = client.post("/auth/token", data={"username": "bench@bench-000.example.com", "password": PASSWORD})
+            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            results = {"http_floor": _time(args.repeat, lambda: client.get("/health").raise_for_status())}
+            for label, (start, end) in (("month", MONTH), ("year", (YEAR_START, YEAR_END))):
+                params = {"start": start.isoformat(), "end": end.isoformat(), "bucket": "hour"}
+                results[f"api_{label}"] = _time(args.repeat, lambda p=params: _get(client, headers, p))
+                results[f"sql_{label}"] = _time(args.repeat, lambda s=start, e=end: _sql(settings, tenant, s, e))
+    finally:
+        api.terminate()
+        api.wait(timeout=10)
+    for key, samples in results.items():
+        print(f"{key}_p50_ms={_pct(samples, 50):.1f} {key}_p95_ms={_pct(samples, 95):.1f}")
+    month = _pct(results["api_month"], 95) / _pct(results["sql_month"], 95)
+    year = _pct(results["api_year"], 95) / _pct(results["sql_year"], 95)
+    print(f"api_vs_sql_p95_ratio_month={month:.2f}")
+    print(f"api_vs_sql_p95_ratio_year={year:.2f}")
+    # The headline is the worse of the two questions.
+    print(f"api_vs_sql_p95_ratio={max(month, year):.2f}")
+
+
+def _get(client: httpx.Client, headers: dict, params: dict) -> None:
+    response = client.get("/readings/aggregate", headers=headers, params=params)
+    response.raise_for_status()  # the body has arrived; parsing it is the client's cost, not the API's
+
+
+def _sql(settings: Settings, tenant: str, start: datetime, end: datetime) -> None:
+    with tenant_scope(app_engine(settings), tenant) as connection:
+        connection.execute(
+            AGGREGATE_SQL, {"tenant": tenant, "unit": BUCKETS["hour"], "start": start, "end": end, "meter": None}
+        ).all()
+
+
+def _time(repeat: int, call) -> list[float]:
+    call()  # warm caches and connections: steady state is what is compared
+    samples = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - began) * 1000)
+    return samples
+
+
+def _pct(samples: list[float], pct: int) -> float:
+    return statistics.quantiles(samples, n=100, method="inclusive")[pct - 1] if len(samples) > 1 else samples[0]
+
+
+def _wait_ready(client: httpx.Client, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if client.get("/ready").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the API did not become ready")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+if __name__ == "__main__":
+    main()
