@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test install services lint format bench bench-quick clean
+.PHONY: demo test install services lint format bench bench-quick bench-api clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ bench: install services
 
 bench-quick: install services
 	$(BIN)/python bench/etl.py --tenants 10
+
+## make bench-api: /readings/aggregate over HTTP vs the bare SQL, 100 tenants x 1 year hourly
+bench-api: install services
+	$(BIN)/python bench/api.py
 
 clean:
 	rm -rf $(VENV) .luna .pytest_cache .ruff_cache

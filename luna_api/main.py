@@ -6,10 +6,10 @@ need a pipeline run are written to the ``requests`` outbox and a sensor turns th
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from luna_api import errors
-from luna_api.observability import ObservabilityMiddleware, configure_logging
+from luna_api.observability import ObservabilityMiddleware, bind_route, configure_logging
 from luna_api.routers import admin, auth, energy, health, ingest, market, tenants, users
 from luna_api.schemas import Error
 from luna_core import __version__
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Energy data of one tenant at a time: the tenant comes from the access token only. "
         "Errors are JSON {error, detail}.",
+        dependencies=[Depends(bind_route)],
     )
     app.state.settings = settings
     app.state.engine = app_engine(settings)

@@ -9,6 +9,7 @@ import uuid
 
 import structlog
 from prometheus_client import Counter, Gauge, Histogram
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,8 +39,14 @@ def configure_logging(level: str = "INFO") -> None:
         ],
         logger_factory=structlog.PrintLoggerFactory(sys.stdout),
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=False,  # the level can change when an app is created again (tests)
     )
+
+
+async def bind_route(request: Request) -> None:
+    """An app-wide dependency: from here on every log line of the request names its route."""
+    route = request.scope.get("route")
+    structlog.contextvars.bind_contextvars(route=getattr(route, "path", None))
 
 
 class ObservabilityMiddleware:

@@ -155,3 +155,24 @@ def test_too_large_body_is_413(api, api_user, api_settings):
         content=b"x" * (api_settings.max_request_bytes + 1),
     )
     assert response.status_code == 413 and response.json()["error"] == "payload_too_large"
+
+
+def test_log_lines_are_json_with_request_id_tenant_and_route(api_settings, api_user, capsys):
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from luna_api.main import create_app
+
+    user = api_user()
+    dev = api_settings.model_copy(update={"environment": "dev"})  # INFO lines, as in production
+    try:
+        with TestClient(create_app(dev)) as client:
+            client.get("/meters", headers={**user.headers, "X-Request-ID": "log-check"})
+    finally:
+        create_app(api_settings)  # back to the test log level
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    request_lines = [line for line in lines if line.get("request_id") == "log-check"]
+    assert request_lines, "the request wrote no JSON log line"
+    closing = request_lines[-1]
+    assert (closing["route"], closing["tenant"], closing["status"]) == ("/meters", user.tenant_id, 200)
