@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy import Engine
 
 from luna_api.deps import CurrentPrincipal, get_engine, require_platform_admin
@@ -20,8 +20,9 @@ PlatformAdmin = Annotated[Principal, Depends(require_platform_admin)]
 DB = Annotated[Engine, Depends(get_engine)]
 
 
-def _audit(engine: Engine, principal: Principal, tenant_id: str, action: str, **detail) -> None:
-    with tenant_scope(engine, tenant_id) as connection:
+def _audit(request: Request, principal: Principal, tenant_id: str, action: str, **detail) -> None:
+    """Into the log of the tenant acted on (a list goes into the caller's own)."""
+    with tenant_scope(request.app.state.engine, tenant_id) as connection:
         audit.record(
             connection,
             tenant_id=tenant_id,
@@ -29,11 +30,13 @@ def _audit(engine: Engine, principal: Principal, tenant_id: str, action: str, **
             action=action,
             target=f"tenant/{tenant_id}",
             detail=detail,
+            request_id=request.state.request_id,
+            client_addr=request.client.host if request.client else None,
         )
 
 
 @router.post("", response_model=TenantOut, status_code=201, responses={409: {"model": Error}})
-def create(body: TenantIn, principal: PlatformAdmin, engine: DB) -> TenantOut:
+def create(request: Request, body: TenantIn, principal: PlatformAdmin, engine: DB) -> TenantOut:
     """Creates the tenant and its meters, and queues its first pipeline run through the outbox
     (the Dagster tenant sensor also adds its partition); its first KPIs follow without further action."""
     tenant = create_tenant(
@@ -48,12 +51,13 @@ def create(body: TenantIn, principal: PlatformAdmin, engine: DB) -> TenantOut:
     )
     with tenant_scope(engine, tenant.id) as connection:
         outbox.enqueue(connection, tenant.id, "register_tenant", requested_by=principal.email or principal.subject)
-    _audit(engine, principal, tenant.id, "tenant.create", meters=len(body.meters))
+    _audit(request, principal, tenant.id, "tenant.create", meters=len(body.meters))
     return TenantOut.model_validate(tenant)
 
 
 @router.get("", response_model=Page[TenantOut])
 def list_all(
+    request: Request,
     principal: CurrentPrincipal,
     engine: DB,
     limit: Limit = 100,
@@ -62,26 +66,29 @@ def list_all(
     """Platform admins see every tenant; everyone else only their own."""
     tenants = list_tenants(engine) if principal.platform_admin else [get_tenant(engine, principal.tenant_id)]
     items = [TenantOut.model_validate(t) for t in tenants[offset : offset + limit]]
+    _audit(request, principal, principal.tenant_id, "tenant.list", returned=len(items))
     return page(items, limit, offset, total=len(tenants))
 
 
 @router.get("/{tenant_id}", response_model=TenantOut, responses={404: {"model": Error}})
-def get_one(tenant_id: str, principal: CurrentPrincipal, engine: DB) -> TenantOut:
+def get_one(request: Request, tenant_id: str, principal: CurrentPrincipal, engine: DB) -> TenantOut:
     if tenant_id != principal.tenant_id and not principal.platform_admin:
         raise not_found("tenant")
     try:
-        return TenantOut.model_validate(get_tenant(engine, tenant_id))
+        tenant = get_tenant(engine, tenant_id)
     except TenantError:
         raise not_found("tenant") from None
+    _audit(request, principal, tenant_id, "tenant.read")
+    return TenantOut.model_validate(tenant)
 
 
 @router.post("/{tenant_id}/disable", response_model=TenantOut, responses={404: {"model": Error}})
-def disable(tenant_id: str, principal: PlatformAdmin, engine: DB) -> TenantOut:
+def disable(request: Request, tenant_id: str, principal: PlatformAdmin, engine: DB) -> TenantOut:
     if tenant_id == principal.tenant_id:
         raise ApiError(409, "a platform admin cannot disable their own tenant")
     try:
         tenant = set_tenant_status(engine, tenant_id, "disabled")
     except TenantError:
         raise not_found("tenant") from None
-    _audit(engine, principal, tenant_id, "tenant.disable")
+    _audit(request, principal, tenant_id, "tenant.disable")
     return TenantOut.model_validate(tenant)

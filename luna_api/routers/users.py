@@ -17,6 +17,7 @@ def me(ctx: Ctx) -> UserOut:
     found = users.get_user(ctx.db, ctx.tenant_id, _user_id(ctx.principal.subject))
     if found is None:
         raise not_found("user")
+    ctx.audit("user.read", target=f"user/{found.id}")
     return UserOut.model_validate(found)
 
 
@@ -45,6 +46,7 @@ def get_one(user_id: UserId, ctx: Ctx) -> UserOut:
     found = users.get_user(ctx.db, ctx.tenant_id, user_id)
     if found is None:
         raise not_found("user")
+    ctx.audit("user.read", target=f"user/{user_id}")
     return UserOut.model_validate(found)
 
 
