@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     oidc_tenant_claim: str = Field("luna_tenant", description="claim (dotted path) naming the tenant")
     oidc_role_claim: str = Field("luna_role", description="claim (dotted path) with the role(s)")
     oidc_platform_admin_role: str = Field("luna-platform-admin", description="IdP role of platform admins")
+    mlflow_url: str | None = Field(
+        None, description="MLflow tracking server; default: a store in database 'mlflow' beside LUNA_DATABASE_URL"
+    )
+    forecast_drift_factor: float = Field(
+        1.5, description="retrain when the live forecast MAE exceeds the backtest MAE by this factor"
+    )
     dagster_webserver_url: str = Field("http://127.0.0.1:3000", description="Dagster UI, probed by /admin/status")
 
     @field_validator("database_url", "app_database_url", "dagster_database_url")
@@ -101,6 +107,15 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+    def mlflow_tracking_uri(self) -> str:
+        if self.mlflow_url:
+            return self.mlflow_url
+        return _with_driver(self.owner_url(), "psycopg2").set(database="mlflow").render_as_string(hide_password=False)
+
+    @property
+    def mlflow_artifact_root(self) -> Path:
+        return self.data_dir / "mlartifacts"
 
     def dagster_url(self) -> URL:
         if self.dagster_database_url:

@@ -129,3 +129,14 @@ def api_user(engine: Engine, api, tenant_factory):
         return ApiUser(email, password, tenant_id, response.json()["access_token"])
 
     return make
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory):
+    """A real MLflow tracking store and registry in a PostgreSQL database of its own."""
+    from luna_core.model_registry import ModelRegistry
+
+    name = f"luna_test_mlflow_{uuid.uuid4().hex[:6]}"
+    url = create_database(name).replace("+psycopg://", "+psycopg2://")
+    yield ModelRegistry(url, tmp_path_factory.mktemp("mlartifacts"))
+    drop_database(name)

@@ -259,6 +259,18 @@ asset_watermarks = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+forecasts = Table(
+    "forecasts",
+    metadata,
+    _tenant_fk(primary_key=True),
+    Column("target", Text, primary_key=True),
+    Column("ts", DateTime(timezone=True), primary_key=True),
+    Column("kwh", Float, nullable=False),
+    Column("model_name", Text, nullable=False),
+    Column("model_version", Text, nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 # Tables whose rows belong to one tenant: each gets tenant_id NOT NULL and an RLS policy.
 TENANT_TABLES = (
     "users",
@@ -274,6 +286,7 @@ TENANT_TABLES = (
     "tenant_kpis",
     "asset_watermarks",
     "refresh_tokens",
+    "forecasts",
 )
 # Platform tables: shared reference data, no tenant column.
 PLATFORM_TABLES = ("tenants", "market_prices")
