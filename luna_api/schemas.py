@@ -223,3 +223,51 @@ class ComponentStatus(BaseModel):
 class StatusOut(BaseModel):
     components: list[ComponentStatus]
     host: dict[str, float]
+
+
+class ForecastPoint(BaseModel):
+    ts: datetime
+    kwh: float
+    model_version: str
+
+
+class ForecastOut(BaseModel):
+    target: str
+    model_name: str | None
+    model_versions: list[str] = Field(description="versions that made the returned points")
+    issued_at: datetime | None
+    points: list[ForecastPoint]
+
+
+class RetrainIn(BaseModel):
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class AliasIn(BaseModel):
+    version: str = Field(pattern=r"^[1-9][0-9]{0,9}$", description="the model version to point the champion at")
+    reason: str = Field("", max_length=500)
+
+
+class ModelVersionOut(BaseModel):
+    version: str
+    aliases: list[str]
+    metrics: dict[str, float]
+    tags: dict[str, str]
+    created_at: datetime
+
+
+class TrainingRequestOut(BaseModel):
+    id: int
+    kind: str
+    status: str
+    reason: str | None
+    dagster_run_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ModelsOut(BaseModel):
+    name: str
+    champion: str | None
+    versions: list[ModelVersionOut]
+    training: list[TrainingRequestOut]

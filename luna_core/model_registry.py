@@ -102,7 +102,14 @@ class ModelRegistry:
     def versions(self, tenant_id: str, target: str = "load") -> list[Version]:
         name = model_name(tenant_id, target)
         found = self.client.search_model_versions(f"name = '{name}'")
-        return sorted((self._version(v) for v in found), key=lambda v: int(v.version), reverse=True)
+        if not found:
+            return []
+        # Searching versions leaves their aliases empty: they come from the registered model.
+        by_version: dict[str, list[str]] = {}
+        for alias, version in (self.client.get_registered_model(name).aliases or {}).items():
+            by_version.setdefault(str(version), []).append(alias)
+        versions = [self._version(v, tuple(sorted(by_version.get(str(v.version), [])))) for v in found]
+        return sorted(versions, key=lambda v: int(v.version), reverse=True)
 
     def champion(self, tenant_id: str, target: str = "load") -> Version | None:
         name = model_name(tenant_id, target)
@@ -124,14 +131,14 @@ class ModelRegistry:
         loaded = self.mlflow.pyfunc.load_model(f"models:/{name}{reference}")
         return loaded.unwrap_python_model().model
 
-    def _version(self, found: Any) -> Version:
+    def _version(self, found: Any, aliases: tuple[str, ...] | None = None) -> Version:
         metrics: dict[str, float] = {}
         if found.run_id:
             metrics = dict(self.client.get_run(found.run_id).data.metrics)
         return Version(
             name=found.name,
             version=str(found.version),
-            aliases=tuple(found.aliases or ()),
+            aliases=aliases if aliases is not None else tuple(found.aliases or ()),
             run_id=found.run_id,
             metrics=metrics,
             tags=dict(found.tags or {}),

@@ -98,8 +98,10 @@ class ApiUser:
 
 
 @pytest.fixture(scope="session")
-def api_settings(settings: Settings) -> Settings:
-    return Settings.model_validate({**settings.model_dump(), "jwt_secret": "test-secret-" + "x" * 40})
+def api_settings(settings: Settings, registry) -> Settings:
+    return Settings.model_validate(
+        {**settings.model_dump(), "jwt_secret": "test-secret-" + "x" * 40, "mlflow_url": registry.tracking_uri}
+    )
 
 
 @pytest.fixture(scope="session")

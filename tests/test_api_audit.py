@@ -31,7 +31,9 @@ def test_every_read_route_writes_one_audit_row(api, api_user, engine, tenant_fac
     with tenant_scope(engine, tenant) as connection:
         store_tenant_kpis(connection, compute_tenant_kpis(connection, tenant))
     admin = api_user(tenant, role="admin")
-    values = {"tenant_id": tenant, "meter_id": "main", "user_id": _my_id(api, admin)}
+    from luna_core.model_registry import model_name
+
+    values = {"tenant_id": tenant, "meter_id": "main", "user_id": _my_id(api, admin), "name": model_name(tenant)}
     window = {"start": T0.isoformat(), "end": (T0 + timedelta(days=1)).isoformat()}
     spec = api.get("/openapi.json").json()
     checked = []

@@ -55,7 +55,9 @@ def world(engine, api):
     }
     b_user = people[(b, "admin")]
     secrets = [b, b_meter, b_user.email, "0.123456"]
-    path_values = {"tenant_id": b, "meter_id": b_meter, "user_id": str(b_user.id)}
+    from luna_core.model_registry import model_name
+
+    path_values = {"tenant_id": b, "meter_id": b_meter, "user_id": str(b_user.id), "name": model_name(b)}
     yield {"a": a, "b": b, "tokens": tokens, "secrets": secrets, "path_values": path_values}
     delete_tenant(engine, a)
     delete_tenant(engine, b)
@@ -81,7 +83,11 @@ def _request(api, method: str, path: str, op: dict, world: dict, token: str):
     }
     body = None
     if method == "POST" and "requestBody" in op:
-        body = {"readings": [{"meter_id": world["path_values"]["meter_id"], "ts": T0.isoformat(), "kwh": 9.9}]}
+        body = {
+            "readings": [{"meter_id": world["path_values"]["meter_id"], "ts": T0.isoformat(), "kwh": 9.9}],
+            "version": "1",
+            "reason": "isolation probe",
+        }
     return api.request(method, url, params=params, json=body, headers={"Authorization": f"Bearer {token}"})
 
 

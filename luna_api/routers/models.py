@@ -1,0 +1,160 @@
+"""Forecasts for customers; model versions, retraining, promotion and rollback for admins."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import select
+
+from luna_api.deps import AdminCtx, Context, Ctx
+from luna_api.errors import ApiError, not_found
+from luna_api.schemas import (
+    AliasIn,
+    Error,
+    ForecastOut,
+    ForecastPoint,
+    ModelsOut,
+    ModelVersionOut,
+    RequestOut,
+    RetrainIn,
+    TrainingRequestOut,
+)
+from luna_core import outbox
+from luna_core.db.schema import forecasts, requests
+from luna_core.energy.queries import QueryError
+from luna_core.model_registry import CHAMPION, ModelRegistry, RegistryError, model_name
+
+router = APIRouter(tags=["forecasts"])
+NOT_FOUND = {404: {"model": Error}}
+
+
+def _registry(request: Request) -> ModelRegistry:
+    # Built on first use: importing MLflow costs a second the other routes should not pay.
+    registry = getattr(request.app.state, "registry", None)
+    if registry is None:
+        settings = request.app.state.settings
+        registry = ModelRegistry(settings.mlflow_tracking_uri(), settings.mlflow_artifact_root)
+        request.app.state.registry = registry
+    return registry
+
+
+@router.get("/forecasts", response_model=ForecastOut)
+def get_forecasts(
+    ctx: Ctx,
+    start: Annotated[datetime | None, Query(description="default: now")] = None,
+    end: Annotated[datetime | None, Query(description="default: start + 48 h")] = None,
+    target: Annotated[str, Query(max_length=32)] = "load",
+) -> ForecastOut:
+    """The newest forecast per interval, each with the model version that made it."""
+    start = start or datetime.now(UTC)
+    end = end or start + timedelta(hours=48)
+    if start.tzinfo is None or end.tzinfo is None or end <= start:
+        raise QueryError("start and end need a UTC offset, and end must be after start")
+    rows = ctx.db.execute(
+        select(forecasts)
+        .where(forecasts.c.tenant_id == ctx.tenant_id, forecasts.c.target == target)
+        .where(forecasts.c.ts >= start, forecasts.c.ts < end)
+        .order_by(forecasts.c.ts)
+    ).all()
+    ctx.audit("forecast.read", target=f"forecast/{target}")
+    return ForecastOut(
+        target=target,
+        model_name=rows[0].model_name if rows else None,
+        model_versions=sorted({r.model_version for r in rows}),
+        issued_at=max((r.issued_at for r in rows), default=None),
+        points=[ForecastPoint(ts=r.ts, kwh=r.kwh, model_version=r.model_version) for r in rows],
+    )
+
+
+@router.post("/admin/retrain", response_model=RequestOut, status_code=202)
+def retrain(body: RetrainIn, ctx: AdminCtx) -> RequestOut:
+    """Queues a retraining run (the outbox sensor starts it); follow it in GET /admin/models."""
+    request_id = outbox.enqueue(
+        ctx.db,
+        ctx.tenant_id,
+        "retrain",
+        {"reason": body.reason},
+        requested_by=ctx.principal.email or ctx.principal.subject,
+    )
+    ctx.audit("model.retrain", target=f"request/{request_id}", reason=body.reason)
+    return RequestOut(id=request_id, kind="retrain", status="pending")
+
+
+@router.get("/admin/models", response_model=ModelsOut)
+def list_models(request: Request, ctx: AdminCtx) -> ModelsOut:
+    registry = _registry(request)
+    versions = registry.versions(ctx.tenant_id)
+    champion = next((v.version for v in versions if CHAMPION in v.aliases), None)
+    training = ctx.db.execute(
+        select(requests)
+        .where(requests.c.tenant_id == ctx.tenant_id, requests.c.kind == "retrain")
+        .order_by(requests.c.id.desc())
+        .limit(20)
+    ).all()
+    ctx.audit("model.list")
+    return ModelsOut(
+        name=model_name(ctx.tenant_id),
+        champion=champion,
+        versions=[
+            ModelVersionOut(
+                version=v.version,
+                aliases=list(v.aliases),
+                metrics=v.metrics,
+                tags=v.tags,
+                created_at=datetime.fromtimestamp(v.created_at_ms / 1000, UTC),
+            )
+            for v in versions
+        ],
+        training=[
+            TrainingRequestOut(
+                id=r.id,
+                kind=r.kind,
+                status=r.status,
+                reason=(r.payload or {}).get("reason"),
+                dagster_run_id=r.dagster_run_id,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+            )
+            for r in training
+        ],
+    )
+
+
+def _move_champion(request: Request, ctx: Context, name: str, body: AliasIn, action: str) -> ModelVersionOut:
+    if name != model_name(ctx.tenant_id):
+        raise not_found("model")  # another tenant's model answers like a missing one
+    registry = _registry(request)
+    current = registry.champion(ctx.tenant_id)
+    if current is not None and current.version == body.version:
+        raise ApiError(409, f"version {body.version} is already the champion")
+    try:
+        moved = registry.set_alias(ctx.tenant_id, body.version, CHAMPION, body.reason or f"{action} by admin")
+    except RegistryError:
+        raise not_found(f"model version {body.version}") from None
+    ctx.audit(
+        f"model.{action}",
+        target=f"{name}/{body.version}",
+        previous=current.version if current else None,
+        reason=body.reason,
+    )
+    return ModelVersionOut(
+        version=moved.version,
+        aliases=list(moved.aliases),
+        metrics=moved.metrics,
+        tags=moved.tags,
+        created_at=datetime.fromtimestamp(moved.created_at_ms / 1000, UTC),
+    )
+
+
+@router.post("/admin/models/{name}/promote", response_model=ModelVersionOut, responses=NOT_FOUND)
+def promote(name: str, body: AliasIn, request: Request, ctx: AdminCtx) -> ModelVersionOut:
+    """Makes a version the champion (forecasts use it from the next run on)."""
+    return _move_champion(request, ctx, name, body, "promote")
+
+
+@router.post("/admin/models/{name}/rollback", response_model=ModelVersionOut, responses=NOT_FOUND)
+def rollback(name: str, body: AliasIn, request: Request, ctx: AdminCtx) -> ModelVersionOut:
+    """Moves the champion back to an earlier version; audited like a promotion."""
+    return _move_champion(request, ctx, name, body, "rollback")
