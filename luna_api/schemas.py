@@ -65,6 +65,8 @@ class TenantOut(BaseModel):
     timezone: str
     state: str | None
     status: str
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 class MeterIn(BaseModel):
@@ -81,6 +83,8 @@ class TenantIn(BaseModel):
     zone: str = Field("DE-LU", max_length=20)
     timezone: str = Field("Europe/Berlin", max_length=64)
     state: str | None = Field(None, max_length=2, description="German state code for holidays, e.g. BY")
+    latitude: float | None = Field(None, ge=-90, le=90, description="for the weather the forecasts use")
+    longitude: float | None = Field(None, ge=-180, le=180)
     meters: list[MeterIn] = Field(default_factory=list, max_length=1000)
 
 

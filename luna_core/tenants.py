@@ -30,6 +30,8 @@ class Tenant:
     timezone: str
     state: str | None
     status: str
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 class TenantError(ValueError):
@@ -46,6 +48,8 @@ def create_tenant(
     timezone: str = "Europe/Berlin",
     state: str | None = None,
     meter_specs: list[MeterLike] | tuple[MeterLike, ...] = (),
+    latitude: float | None = None,
+    longitude: float | None = None,
 ) -> Tenant:
     """Creates the tenant and its meters; an existing tenant id is an error, not an overwrite."""
     validate_tenant_id(tenant_id)
@@ -61,7 +65,16 @@ def create_tenant(
     with engine.begin() as connection:
         inserted = connection.execute(
             insert(tenants)
-            .values(id=tenant_id, name=name, kind=kind, zone=zone, timezone=timezone, state=state)
+            .values(
+                id=tenant_id,
+                name=name,
+                kind=kind,
+                zone=zone,
+                timezone=timezone,
+                state=state,
+                latitude=latitude,
+                longitude=longitude,
+            )
             .on_conflict_do_nothing()
             .returning(tenants.c.id)
         ).first()

@@ -48,6 +48,8 @@ def create(request: Request, body: TenantIn, principal: PlatformAdmin, engine: D
         timezone=body.timezone,
         state=body.state,
         meter_specs=body.meters,
+        latitude=body.latitude,
+        longitude=body.longitude,
     )
     with tenant_scope(engine, tenant.id) as connection:
         outbox.enqueue(connection, tenant.id, "register_tenant", requested_by=principal.email or principal.subject)

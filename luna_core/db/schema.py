@@ -59,6 +59,8 @@ tenants = Table(
     Column("state", Text),
     Column("status", Text, nullable=False, server_default="active"),
     _now(),
+    Column("latitude", Float),
+    Column("longitude", Float),
     CheckConstraint(f"id ~ '{TENANT_ID_PATTERN}'", name="tenants_id_slug"),
     CheckConstraint("status IN ('active', 'disabled')", name="tenants_status"),
 )

@@ -18,4 +18,6 @@ def register_site(engine: Engine, site: SiteSpec) -> Tenant:
         timezone=site.timezone,
         state=site.state,
         meter_specs=site.meters,
+        latitude=site.latitude,
+        longitude=site.longitude,
     )
