@@ -8,7 +8,7 @@ from luna_core.weather import GERMANY_CENTRE, STATE_CAPITALS, tenant_location, t
 
 def _tenant(**kwargs) -> Tenant:
     base = {
-        "id": "w",
+        "id": "weather-test",
         "name": "W",
         "kind": "business",
         "zone": "DE-LU",
