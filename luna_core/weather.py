@@ -11,8 +11,7 @@ from datetime import datetime
 
 import polars as pl
 
-from luna_core.simulation.sites import SiteSpec
-from luna_core.simulation.weather import temperature_series
+from luna_core.simulation.weather import temperature_at
 from luna_core.tenants import Tenant
 
 STATE_CAPITALS = {
@@ -33,5 +32,4 @@ def tenant_location(tenant: Tenant) -> tuple[float, float]:
 def tenant_temperature(tenant: Tenant, start: datetime, end: datetime) -> pl.DataFrame:
     """``ts`` (UTC, quarter-hour start), ``temp_c`` for [start, end)."""
     latitude, longitude = tenant_location(tenant)
-    site = SiteSpec(tenant.id, tenant.name, tenant.kind, tenant.state or "", latitude, longitude, tenant.timezone)
-    return temperature_series(site, start, end)
+    return temperature_at(latitude, longitude, start, end)

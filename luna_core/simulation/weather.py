@@ -140,11 +140,17 @@ def temperature_c(weather: TryYear, utc_us: np.ndarray) -> np.ndarray:
 def temperature_series(site: SiteSpec, start: datetime, end: datetime) -> pl.DataFrame:
     """Outdoor temperature per quarter hour in [start, end): ``ts`` (UTC, interval start),
     ``temp_c`` (the interval's mid-point value), the driver of the heat-pump meters."""
+    return temperature_at(site.latitude, site.longitude, start, end)
+
+
+def temperature_at(latitude: float, longitude: float, start: datetime, end: datetime) -> pl.DataFrame:
+    """As ``temperature_series``, for any place (its TRY region's weather)."""
+    weather = load_try(try_region(latitude, longitude))
     start_us, end_us = to_utc_us(start), to_utc_us(end)
     start_us -= start_us % QUARTER_US
     end_us -= end_us % QUARTER_US
     ts = np.arange(start_us, max(start_us, end_us), QUARTER_US, dtype=np.int64)
-    temps = temperature_c(site_weather(site), ts + QUARTER_US // 2)
+    temps = temperature_c(weather, ts + QUARTER_US // 2)
     return pl.DataFrame(
         {
             "ts": pl.Series(ts).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
