@@ -11,3 +11,16 @@ energy_job = define_asset_job(
 market_job = define_asset_job(
     "market_refresh", selection=AssetSelection.groups("market"), description="Fetch day-ahead prices."
 )
+
+forecast_retrain_job = define_asset_job(
+    "forecast_retrain",
+    selection=AssetSelection.assets("load_forecast_model", "load_forecast"),
+    partitions_def=tenants_partitions,
+    description="Train, backtest and register a load model for one tenant, then forecast with the champion.",
+)
+forecast_job = define_asset_job(
+    "forecast_refresh",
+    selection=AssetSelection.assets("load_forecast"),
+    partitions_def=tenants_partitions,
+    description="Forecast the rest of today and tomorrow for one tenant with its champion model.",
+)

@@ -17,6 +17,7 @@ class LunaResource(ConfigurableResource):
     data_dir: str | None = None
     market_source: str | None = None
     market_csv_path: str | None = None
+    mlflow_url: str | None = None
 
     def settings(self) -> Settings:
         base = get_settings()
@@ -27,6 +28,7 @@ class LunaResource(ConfigurableResource):
                 ("data_dir", self.data_dir),
                 ("market_source", self.market_source),
                 ("market_csv_path", self.market_csv_path),
+                ("mlflow_url", self.mlflow_url),
             )
             if value is not None
         }
@@ -39,6 +41,13 @@ class LunaResource(ConfigurableResource):
         from luna_core.landing import inbox_dir
 
         return inbox_dir(self.settings(), tenant_id)
+
+    def registry(self):
+        """The MLflow model registry (imported on first use: MLflow takes a second to import)."""
+        from luna_core.model_registry import ModelRegistry
+
+        settings = self.settings()
+        return ModelRegistry(settings.mlflow_tracking_uri(), settings.mlflow_artifact_root)
 
     def prices(self) -> PriceSource:
         settings = self.settings()

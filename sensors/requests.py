@@ -12,7 +12,7 @@ from dagster import (
     sensor,
 )
 
-from luna_assets.jobs import energy_job
+from luna_assets.jobs import energy_job, forecast_retrain_job
 from luna_assets.partitions import tenants_partitions
 from luna_core import outbox
 from resources import LunaResource
@@ -27,9 +27,13 @@ def _run_config(request: outbox.Request) -> dict:
     return {}
 
 
+# Which job serves which request kind.
+JOBS = {"register_tenant": energy_job, "backfill": energy_job, "retrain": forecast_retrain_job}
+
+
 @sensor(
     name="outbox_requests",
-    job=energy_job,
+    jobs=[energy_job, forecast_retrain_job],
     minimum_interval_seconds=30,
     default_status=DefaultSensorStatus.RUNNING,
     description="Starts a run for each pending request in the outbox (new tenant, backfill).",
@@ -45,6 +49,7 @@ def outbox_sensor(context: SensorEvaluationContext, luna: LunaResource) -> Senso
     for request in found:
         runs.append(
             RunRequest(
+                job_name=JOBS[request.kind].name,
                 run_key=f"request-{request.id}",
                 partition_key=request.tenant_id,
                 run_config=_run_config(request),

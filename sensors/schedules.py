@@ -2,7 +2,7 @@
 
 from dagster import DefaultScheduleStatus, ScheduleEvaluationContext, schedule
 
-from luna_assets.jobs import energy_job, market_job
+from luna_assets.jobs import energy_job, forecast_job, forecast_retrain_job, market_job
 from luna_assets.partitions import tenants_partitions
 from sensors.tenants import tenant_run_request
 
@@ -26,8 +26,34 @@ def market_daily_schedule(context: ScheduleEvaluationContext):
     default_status=DefaultScheduleStatus.RUNNING,
 )
 def energy_hourly_schedule(context: ScheduleEvaluationContext):
+    return _per_tenant(context, "hourly refresh", "hourly")
+
+
+def _per_tenant(context: ScheduleEvaluationContext, reason: str, name: str):
     tick = context.scheduled_execution_time.isoformat()
     return [
-        tenant_run_request(tenant, "hourly refresh", run_key=f"hourly-{tenant}-{tick}")
+        tenant_run_request(tenant, reason, run_key=f"{name}-{tenant}-{tick}")
         for tenant in context.instance.get_dynamic_partitions(tenants_partitions.name)
     ]
+
+
+@schedule(
+    name="forecast_daily",
+    job=forecast_job,
+    cron_schedule="30 13 * * *",  # after the day-ahead prices, so tomorrow's load meets tomorrow's prices
+    execution_timezone="Europe/Berlin",
+    default_status=DefaultScheduleStatus.RUNNING,
+)
+def forecast_daily_schedule(context: ScheduleEvaluationContext):
+    return _per_tenant(context, "daily forecast", "forecast")
+
+
+@schedule(
+    name="forecast_retrain_weekly",
+    job=forecast_retrain_job,
+    cron_schedule="0 3 * * 0",
+    execution_timezone="Europe/Berlin",
+    default_status=DefaultScheduleStatus.RUNNING,
+)
+def forecast_retrain_schedule(context: ScheduleEvaluationContext):
+    return _per_tenant(context, "weekly retrain", "retrain")

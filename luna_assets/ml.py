@@ -1,0 +1,145 @@
+"""Load forecasting per tenant: train and register a model version, then forecast with the champion."""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import polars as pl
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+from sqlalchemy import text
+
+from luna_assets.energy import consumption_hourly
+from luna_assets.partitions import tenants_partitions
+from luna_core.db.tenancy import tenant_scope
+from luna_core.forecast_store import site_load, write_forecasts
+from luna_core.forecasting.backtest import backtest_window, rolling_origins
+from luna_core.forecasting.model import LoadModel
+from luna_core.model_registry import CHALLENGER, CHAMPION, decide_promotion, model_name
+from luna_core.tenants import get_tenant
+from luna_core.weather import tenant_temperature
+from resources import LunaResource
+
+_NEWEST_HOUR_SQL = text("SELECT max(hour) FROM consumption_hourly WHERE tenant_id = :tenant")
+
+
+class TrainConfig(Config):
+    history_days: int = 365
+    """Training data reaches back this far."""
+    evaluation_days: int = 7
+    """The newest days are held out: candidate and champion are scored on them, same origins."""
+    min_history_days: int = 21
+    """Fewer days of data than this and no model is trained."""
+
+
+def _newest_hour(luna: LunaResource, tenant: str) -> datetime | None:
+    with tenant_scope(luna.engine(), tenant) as connection:
+        return connection.execute(_NEWEST_HOUR_SQL, {"tenant": tenant}).scalar_one()
+
+
+@asset(
+    partitions_def=tenants_partitions,
+    group_name="ml",
+    kinds={"mlflow", "scikit-learn"},
+    deps=[consumption_hourly],
+    description="Trains a day-ahead load model on the tenant's history, scores it and the current champion "
+    "on the same held-out days, registers the new version in MLflow and makes it champion only if it wins.",
+)
+def load_forecast_model(context: AssetExecutionContext, config: TrainConfig, luna: LunaResource) -> MaterializeResult:
+    tenant_id = context.partition_key
+    tenant = get_tenant(luna.engine(), tenant_id)
+    newest = _newest_hour(luna, tenant_id)
+    if newest is None:
+        return MaterializeResult(metadata={"trained": False, "reason": "no readings yet"})
+    end = newest + timedelta(hours=1)
+    with tenant_scope(luna.engine(), tenant_id) as connection:
+        load = site_load(connection, tenant_id, end - timedelta(days=config.history_days), end)
+    days = load.height / 24
+    if days < config.min_history_days + config.evaluation_days:
+        reason = f"{days:.1f} days of history; training needs {config.min_history_days + config.evaluation_days}"
+        context.log.warning(reason)
+        return MaterializeResult(metadata={"trained": False, "reason": reason})
+    temperature = tenant_temperature(tenant, load["ts"].min(), end + timedelta(days=2))
+    local_end = end.astimezone(ZoneInfo(tenant.timezone)).date()
+    origins = rolling_origins(
+        load, timezone=tenant.timezone, min_history_days=0, start=local_end - timedelta(days=config.evaluation_days)
+    )
+    holdout_start = origins[0]
+    candidate = LoadModel().fit(
+        load.filter(pl.col("ts") < holdout_start),
+        temperature.filter(pl.col("ts") < holdout_start),
+        tenant.state,
+        tenant.timezone,
+    )
+    registry = luna.registry()
+    champion = registry.champion(tenant_id)
+    models = {"candidate": candidate}
+    if champion is not None:
+        models["champion"] = registry.load(tenant_id, champion.version)
+    report = backtest_window(load, temperature, origins, models, timezone=tenant.timezone)
+    metrics = {
+        "backtest_mae": report.mae("candidate"),
+        "backtest_nmae": report.nmae("candidate"),
+        "skill_vs_seasonal_naive": report.skill("candidate"),
+        **{f"{method}_mae": report.mae(method) for method in report.methods if method not in models},
+    }
+    version = registry.register(
+        tenant_id,
+        candidate,
+        metrics=metrics,
+        params={"history_days": round(days, 1), "holdout_start": holdout_start.isoformat(), **candidate.describe()},
+        tags={"luna.holdout_start": holdout_start.isoformat(), "luna.origins": str(len(origins))},
+    )
+    champion_mae = report.mae("champion") if champion is not None else None
+    promoted, reason = decide_promotion(metrics["backtest_mae"], champion_mae)
+    registry.set_alias(tenant_id, version.version, CHAMPION if promoted else CHALLENGER, reason)
+    context.log.info(f"{model_name(tenant_id)} v{version.version}: {reason}")
+    return MaterializeResult(
+        metadata={
+            "trained": True,
+            "model": model_name(tenant_id),
+            "version": version.version,
+            "alias": CHAMPION if promoted else CHALLENGER,
+            "reason": reason,
+            "previous_champion": champion.version if champion else "none",
+            "backtest": MetadataValue.md(report.table().to_pandas().to_markdown(index=False)),
+            **{k: round(v, 4) for k, v in metrics.items()},
+        }
+    )
+
+
+@asset(
+    partitions_def=tenants_partitions,
+    group_name="ml",
+    kinds={"postgres"},
+    deps=[load_forecast_model, consumption_hourly],
+    description="Hourly load forecast from the newest reading to the end of tomorrow (tenant-local), made by "
+    "the champion model; each row keeps the model version that made it.",
+)
+def load_forecast(context: AssetExecutionContext, luna: LunaResource) -> MaterializeResult:
+    tenant_id = context.partition_key
+    registry = luna.registry()
+    champion = registry.champion(tenant_id)
+    if champion is None:
+        context.log.warning("no champion model yet; no forecast written")
+        return MaterializeResult(metadata={"written": 0, "reason": "no champion model"})
+    tenant = get_tenant(luna.engine(), tenant_id)
+    newest = _newest_hour(luna, tenant_id)
+    origin = (newest or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)) + timedelta(hours=1)
+    zone = ZoneInfo(tenant.timezone)
+    tomorrow_end = datetime.combine(origin.astimezone(zone).date() + timedelta(days=2), datetime.min.time(), zone)
+    hours = int((tomorrow_end - origin).total_seconds() // 3600)
+    model = registry.load(tenant_id, champion.version)
+    with tenant_scope(luna.engine(), tenant_id) as connection:
+        # The features reach back four weeks (a 4-week mean per weekday and hour).
+        history = site_load(connection, tenant_id, origin - timedelta(days=35), origin)
+        temperature = tenant_temperature(tenant, origin - timedelta(days=2), tomorrow_end)
+        predicted = model.predict(origin, hours, temperature_future=temperature, history=history)
+        written = write_forecasts(connection, tenant_id, predicted, model_name(tenant_id), champion.version)
+    return MaterializeResult(
+        metadata={
+            "written": written,
+            "model_version": champion.version,
+            "from": MetadataValue.timestamp(origin),
+            "to": MetadataValue.timestamp(tomorrow_end),
+            "kwh_forecast_total": round(float(predicted["kwh_pred"].sum()), 2),
+        }
+    )

@@ -1,0 +1,11 @@
+"""Day-ahead load forecasting for tenants: features, baselines, model, backtest, global model.
+
+Submodules are imported explicitly (``from luna_core.forecasting.model import LoadModel``) so that
+building features or running a baseline does not pull in scikit-learn.
+
+- ``features``: ``build_features`` (calendar in local time, lags >= 24 h, temperature), ``aggregate_load``;
+- ``baselines``: ``Persistence``, ``SeasonalNaive``, ``MeanProfile``;
+- ``model``: ``LoadModel`` (HistGradientBoostingRegressor), picklable, ``describe()`` for MLflow;
+- ``backtest``: ``backtest``, ``backtest_window``, ``rolling_origins``, ``BacktestReport``;
+- ``anonymise``: ``anonymise_profile`` and ``GlobalModel`` for tenants with little history.
+"""
