@@ -14,13 +14,15 @@ from rich.progress import Progress
 from luna_assets.checks import ALL_CHECKS
 from luna_assets.definitions import ASSETS
 from luna_assets.partitions import tenants_partitions
-from luna_core.db.embedded import ensure_dagster_database
+from luna_core.db.embedded import ensure_dagster_database, ensure_mlflow_database
 from luna_core.db.engine import app_engine
 from luna_core.settings import Settings
 from luna_core.tenants import list_tenants
 from resources import build_resources
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# A tenant with too little history skips training and forecasting, and says so in the metadata.
+ENERGY_AND_FORECAST = ["meter_readings", "consumption_hourly", "tenant_kpis", "load_forecast_model", "load_forecast"]
 
 
 def dagster_instance(settings: Settings) -> DagsterInstance:
@@ -31,6 +33,7 @@ def dagster_instance(settings: Settings) -> DagsterInstance:
     os.environ["DAGSTER_HOME"] = str(home)
     os.environ.setdefault("LUNA_DAGSTER_DATABASE_URL", settings.dagster_url().render_as_string(hide_password=False))
     ensure_dagster_database(settings)
+    ensure_mlflow_database(settings)
     return DagsterInstance.get()
 
 
@@ -62,7 +65,7 @@ def materialize_everything(
             bar.update(task, description=f"energy assets of {tenant}")
             result = materialize(
                 [*ASSETS, *ALL_CHECKS],
-                selection=["meter_readings", "consumption_hourly", "tenant_kpis"],
+                selection=ENERGY_AND_FORECAST,
                 partition_key=tenant,
                 instance=instance,
                 resources=resources,

@@ -17,12 +17,13 @@ from luna_core.simulation.sites import DEMO_SITES
 from tests.conftest import create_database, drop_database
 
 
-def test_demo_seeds_and_materializes_everything(engine, settings, monkeypatch, tmp_path):
+def test_demo_seeds_and_materializes_everything(engine, settings, registry, monkeypatch, tmp_path):
     dagster_db = f"luna_demo_dagster_{uuid.uuid4().hex[:6]}"
     url = create_database(dagster_db).replace("+psycopg://", "+psycopg2://")
     monkeypatch.setenv("LUNA_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("LUNA_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("LUNA_DAGSTER_DATABASE_URL", url)
+    monkeypatch.setenv("LUNA_MLFLOW_URL", registry.tracking_uri)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     get_settings.cache_clear()
     try:

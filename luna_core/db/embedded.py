@@ -30,12 +30,21 @@ def with_database(settings: Settings) -> Settings:
     return Settings.model_validate({**settings.model_dump(), "database_url": url.render_as_string(hide_password=False)})
 
 
-def ensure_dagster_database(settings: Settings) -> None:
-    """The Dagster run/event storage database beside Luna's own, created on first use."""
-    url = settings.dagster_url()
+def ensure_database(settings: Settings, name: str) -> None:
+    """A database beside Luna's own (Dagster's run storage, MLflow's store), created on first use."""
     server = create_engine(settings.owner_url(), isolation_level="AUTOCOMMIT")
     with server.connect() as connection:
-        exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": url.database}).first()
+        exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": name}).first()
         if not exists:
-            connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
     server.dispose()
+
+
+def ensure_dagster_database(settings: Settings) -> None:
+    ensure_database(settings, settings.dagster_url().database)
+
+
+def ensure_mlflow_database(settings: Settings) -> None:
+    """Only when MLflow keeps its store in PostgreSQL beside Luna (no LUNA_MLFLOW_URL server)."""
+    if not settings.mlflow_url:
+        ensure_database(settings, make_url(settings.mlflow_tracking_uri()).database)
