@@ -56,12 +56,9 @@ def run_demo(days: int, serve: bool, port: int, progress: Callable[[], Progress]
     console.print(f"[green]demo data ready[/green] for {', '.join(s.tenant_id for s in DEMO_SITES)}")
     accounts = ensure_demo_accounts(engine, settings, [s.tenant_id for s in DEMO_SITES])
     if accounts:
-        table = Table(
-            "login (e-mail)",
-            "password",
-            "who",
-            title=f"demo accounts: shown once, also in {settings.data_dir / 'demo-credentials.txt'}",
-        )
+        table = Table(title=f"demo accounts: shown once, also in {settings.data_dir / 'demo-credentials.txt'}")
+        for header in ("login (e-mail)", "password", "who"):
+            table.add_column(header, overflow="fold")  # an e-mail cut short cannot be typed in
         for row in accounts:
             table.add_row(*row)
         Console().print(table)

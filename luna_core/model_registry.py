@@ -164,7 +164,8 @@ def _wrap(model: Any):
         def __init__(self, inner: Any) -> None:
             self.model = inner
 
-        def predict(self, context: Any, model_input: Any, params: dict | None = None) -> Any:
+        # Untyped on purpose: MLflow derives a signature from type hints and warns on ones it cannot use.
+        def predict(self, context, model_input, params=None):
             return self.model.predict_frame(model_input)
 
     return LunaModel(model)
