@@ -45,7 +45,7 @@ async def get_principal(request: Request, token: Annotated[str | None, Depends(b
         # May fetch the IdP's keys: off the event loop.
         return await run_in_threadpool(_oidc_principal, verifier, token)
     try:
-        return verify_access_token(token, settings.jwt_key())
+        return verify_access_token(token, request.app.state.jwt_key)
     except TokenError as error:
         raise _unauthorized(str(error)) from None
 

@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(bind_route)],
     )
     app.state.settings = settings
+    app.state.jwt_key = settings.jwt_key()  # once: outside prod it is read from a file
     app.state.engine = app_engine(settings)
     app.state.oidc = _oidc(settings)
     app.add_middleware(ObservabilityMiddleware, max_body_bytes=settings.max_request_bytes)

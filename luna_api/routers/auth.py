@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -20,8 +21,6 @@ ERRORS = {401: {"model": Error}, 429: {"model": Error}}
 
 
 def _policy(settings: Settings) -> LoginPolicy:
-    from datetime import timedelta
-
     return LoginPolicy(
         max_failures=settings.login_max_failures,
         lockout=timedelta(minutes=settings.login_lockout_minutes),
@@ -29,9 +28,9 @@ def _policy(settings: Settings) -> LoginPolicy:
     )
 
 
-def _tokens(session: Session, settings: Settings) -> TokenResponse:
+def _tokens(request: Request, session: Session, settings: Settings) -> TokenResponse:
     return TokenResponse(
-        access_token=issue_access_token(session.principal, settings.jwt_key(), settings.access_token_minutes),
+        access_token=issue_access_token(session.principal, request.app.state.jwt_key, settings.access_token_minutes),
         expires_in=settings.access_token_minutes * 60,
         refresh_token=session.refresh_token,
     )
@@ -51,11 +50,12 @@ def token(
         raise ApiError(429, str(error), headers={"Retry-After": str(error.retry_after)}) from None
     except AuthError as error:
         raise ApiError(401, str(error), headers={"WWW-Authenticate": "Bearer"}) from None
-    return _tokens(session, settings)
+    return _tokens(request, session, settings)
 
 
 @router.post("/refresh", response_model=TokenResponse, responses=ERRORS, summary="Exchange a refresh token")
 def refresh_tokens(
+    request: Request,
     body: RefreshRequest,
     settings: Annotated[Settings, Depends(get_settings)],
     engine: Annotated[Engine, Depends(get_engine)],
@@ -64,7 +64,7 @@ def refresh_tokens(
         session = refresh(engine, body.refresh_token, _policy(settings))
     except AuthError as error:
         raise ApiError(401, str(error), headers={"WWW-Authenticate": "Bearer"}) from None
-    return _tokens(session, settings)
+    return _tokens(request, session, settings)
 
 
 @router.post("/logout", status_code=204, summary="Revoke a refresh token")
