@@ -4,9 +4,9 @@ from dagster import Definitions, in_process_executor, multiprocess_executor
 
 from luna_assets.checks import ALL_CHECKS
 from luna_assets.energy import consumption_hourly, meter_readings, tenant_kpis
-from luna_assets.jobs import energy_job, forecast_job, forecast_retrain_job, market_job
+from luna_assets.jobs import energy_job, forecast_job, forecast_retrain_job, global_model_job, market_job
 from luna_assets.market import day_ahead_prices
-from luna_assets.ml import load_forecast, load_forecast_model
+from luna_assets.ml import global_load_model, load_forecast, load_forecast_model
 from luna_core.settings import Settings, get_settings
 from resources import build_resources
 from sensors.drift import forecast_drift_sensor
@@ -16,11 +16,20 @@ from sensors.schedules import (
     energy_hourly_schedule,
     forecast_daily_schedule,
     forecast_retrain_schedule,
+    global_model_schedule,
     market_daily_schedule,
 )
 from sensors.tenants import tenant_registry_sensor
 
-ASSETS = [meter_readings, consumption_hourly, tenant_kpis, day_ahead_prices, load_forecast_model, load_forecast]
+ASSETS = [
+    meter_readings,
+    consumption_hourly,
+    tenant_kpis,
+    day_ahead_prices,
+    global_load_model,
+    load_forecast_model,
+    load_forecast,
+]
 
 
 def build_definitions(settings: Settings | None = None) -> Definitions:
@@ -30,7 +39,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     return Definitions(
         assets=ASSETS,
         asset_checks=ALL_CHECKS,
-        jobs=[energy_job, market_job, forecast_retrain_job, forecast_job],
+        jobs=[energy_job, market_job, forecast_retrain_job, forecast_job, global_model_job],
         sensors=[
             tenant_registry_sensor,
             landing_files_sensor,
@@ -39,7 +48,13 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             request_failed,
             forecast_drift_sensor,
         ],
-        schedules=[market_daily_schedule, energy_hourly_schedule, forecast_daily_schedule, forecast_retrain_schedule],
+        schedules=[
+            market_daily_schedule,
+            energy_hourly_schedule,
+            forecast_daily_schedule,
+            forecast_retrain_schedule,
+            global_model_schedule,
+        ],
         resources=build_resources(settings),
         executor=executor,
     )

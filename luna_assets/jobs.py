@@ -24,3 +24,9 @@ forecast_job = define_asset_job(
     partitions_def=tenants_partitions,
     description="Forecast the rest of today and tomorrow for one tenant with its champion model.",
 )
+
+global_model_job = define_asset_job(
+    "global_forecast_model",
+    selection=AssetSelection.assets("global_load_model"),
+    description="Retrain the global load-shape model from the shared anonymised profiles.",
+)

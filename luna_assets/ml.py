@@ -11,8 +11,10 @@ from luna_assets.energy import consumption_hourly
 from luna_assets.partitions import tenants_partitions
 from luna_core.db.tenancy import tenant_scope
 from luna_core.forecast_store import site_load, write_forecasts
+from luna_core.forecasting.anonymise import GlobalModel
 from luna_core.forecasting.backtest import backtest_window, rolling_origins
 from luna_core.forecasting.model import LoadModel
+from luna_core.global_training import GLOBAL, global_training_set
 from luna_core.model_registry import CHALLENGER, CHAMPION, decide_promotion, model_name
 from luna_core.tenants import get_tenant
 from luna_core.weather import tenant_temperature
@@ -21,13 +23,43 @@ from resources import LunaResource
 _NEWEST_HOUR_SQL = text("SELECT max(hour) FROM consumption_hourly WHERE tenant_id = :tenant")
 
 
+class GlobalConfig(Config):
+    history_days: int = 365
+    min_days: int = 28
+    """Tenants with less history than this contribute nothing yet."""
+
+
+@asset(
+    group_name="ml",
+    kinds={"mlflow", "scikit-learn"},
+    deps=[consumption_hourly],
+    description="One model of load shapes learnt from the anonymised profiles of every tenant that shares "
+    "them (no tenant ids, no absolute kWh); new tenants start from it, scaled to their own volume.",
+)
+def global_load_model(context: AssetExecutionContext, config: GlobalConfig, luna: LunaResource) -> MaterializeResult:
+    found = global_training_set(luna.engine(), config.history_days, config.min_days)
+    counts = {"profiles": len(found.profiles), "opted_out": len(found.opted_out), "too_short": len(found.too_short)}
+    if len(found.profiles) < 2:
+        context.log.warning(f"global model needs at least two shared profiles: {counts}")
+        return MaterializeResult(metadata={"trained": False, **counts})
+    model = GlobalModel().fit(found.profiles)
+    registry = luna.registry()
+    version = registry.register(
+        GLOBAL, model, metrics={"profiles": float(len(found.profiles))}, params=model.describe()
+    )
+    registry.set_alias(GLOBAL, version.version, CHAMPION, f"trained on {len(found.profiles)} anonymised profiles")
+    return MaterializeResult(metadata={"trained": True, "version": version.version, **counts})
+
+
 class TrainConfig(Config):
     history_days: int = 365
     """Training data reaches back this far."""
     evaluation_days: int = 7
     """The newest days are held out: candidate and champion are scored on them, same origins."""
     min_history_days: int = 21
-    """Fewer days of data than this and no model is trained."""
+    """Fewer days of data than this and no local model is trained."""
+    cold_start_days: int = 7
+    """From this much history on, a tenant without a champion starts with the global model."""
 
 
 def _newest_hour(luna: LunaResource, tenant: str) -> datetime | None:
@@ -53,11 +85,16 @@ def load_forecast_model(context: AssetExecutionContext, config: TrainConfig, lun
     with tenant_scope(luna.engine(), tenant_id) as connection:
         load = site_load(connection, tenant_id, end - timedelta(days=config.history_days), end)
     days = load.height / 24
+    temperature = tenant_temperature(tenant, load["ts"].min(), end + timedelta(days=2))
     if days < config.min_history_days + config.evaluation_days:
+        if days >= config.cold_start_days:
+            started = _cold_start(luna, tenant, load, temperature, days)
+            if started is not None:
+                context.log.info(started["reason"])
+                return MaterializeResult(metadata={"trained": True, **started})
         reason = f"{days:.1f} days of history; training needs {config.min_history_days + config.evaluation_days}"
         context.log.warning(reason)
         return MaterializeResult(metadata={"trained": False, "reason": reason})
-    temperature = tenant_temperature(tenant, load["ts"].min(), end + timedelta(days=2))
     local_end = end.astimezone(ZoneInfo(tenant.timezone)).date()
     origins = rolling_origins(
         load, timezone=tenant.timezone, min_history_days=0, start=local_end - timedelta(days=config.evaluation_days)
@@ -104,6 +141,32 @@ def load_forecast_model(context: AssetExecutionContext, config: TrainConfig, lun
             **{k: round(v, 4) for k, v in metrics.items()},
         }
     )
+
+
+def _cold_start(luna: LunaResource, tenant, load: pl.DataFrame, temperature: pl.DataFrame, days: float):
+    """A tenant with little history and no champion gets the global model scaled to its volume; its
+    own model replaces it once it beats it on the same held-out days (the usual promotion rule)."""
+    registry = luna.registry()
+    global_champion = registry.champion(GLOBAL)
+    if global_champion is None or registry.champion(tenant.id) is not None:
+        return None
+    scaled = registry.load(GLOBAL, global_champion.version).scale_to(load, temperature, tenant.state, tenant.timezone)
+    version = registry.register(
+        tenant.id,
+        scaled,
+        metrics={},
+        params={"source": "global", "global_version": global_champion.version, "history_days": round(days, 1)},
+        tags={"luna.source": "global"},
+    )
+    reason = f"cold start: global model v{global_champion.version} scaled to {days:.1f} days of history"
+    registry.set_alias(tenant.id, version.version, CHAMPION, reason)
+    return {
+        "model": model_name(tenant.id),
+        "version": version.version,
+        "alias": CHAMPION,
+        "source": "global",
+        "reason": reason,
+    }
 
 
 @asset(

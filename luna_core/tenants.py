@@ -32,6 +32,7 @@ class Tenant:
     status: str
     latitude: float | None = None
     longitude: float | None = None
+    share_anonymised: bool = True
 
 
 class TenantError(ValueError):
@@ -129,6 +130,17 @@ def set_tenant_status(engine: Engine, tenant_id: str, status: str) -> Tenant:
     return get_tenant(engine, tenant_id)
 
 
+def set_sharing(engine: Engine, tenant_id: str, share: bool) -> Tenant:
+    """Opt in to or out of the global model (anonymised load shapes only)."""
+    with engine.begin() as connection:
+        updated = connection.execute(
+            tenants.update().where(tenants.c.id == tenant_id).values(share_anonymised=share)
+        ).rowcount
+    if not updated:
+        raise TenantError(f"unknown tenant {tenant_id!r}")
+    return get_tenant(engine, tenant_id)
+
+
 def delete_tenant(engine: Engine, tenant_id: str) -> None:
     """Removes the tenant and everything it owns (readings explicitly: the partitioned table has no FK)."""
     with tenant_scope(engine, tenant_id) as connection:
@@ -147,4 +159,7 @@ def _tenant(row) -> Tenant:
         timezone=row.timezone,
         state=row.state,
         status=row.status,
+        latitude=row.latitude,
+        longitude=row.longitude,
+        share_anonymised=row.share_anonymised,
     )

@@ -2,7 +2,7 @@
 
 from dagster import DefaultScheduleStatus, ScheduleEvaluationContext, schedule
 
-from luna_assets.jobs import energy_job, forecast_job, forecast_retrain_job, market_job
+from luna_assets.jobs import energy_job, forecast_job, forecast_retrain_job, global_model_job, market_job
 from luna_assets.partitions import tenants_partitions
 from sensors.tenants import tenant_run_request
 
@@ -57,3 +57,14 @@ def forecast_daily_schedule(context: ScheduleEvaluationContext):
 )
 def forecast_retrain_schedule(context: ScheduleEvaluationContext):
     return _per_tenant(context, "weekly retrain", "retrain")
+
+
+@schedule(
+    name="global_model_weekly",
+    job=global_model_job,
+    cron_schedule="0 2 * * 0",  # before the tenants' weekly retrain, so cold starts get the fresh one
+    execution_timezone="Europe/Berlin",
+    default_status=DefaultScheduleStatus.RUNNING,
+)
+def global_model_schedule(context: ScheduleEvaluationContext):
+    return {}

@@ -31,3 +31,11 @@ def test_temperature_is_colder_in_january_than_july():
     july = tenant_temperature(munich, datetime(2026, 7, 10, tzinfo=UTC), datetime(2026, 7, 17, tzinfo=UTC))
     assert january.height == 7 * 96
     assert january["temp_c"].mean() + 10 < july["temp_c"].mean()
+
+
+def test_registered_coordinates_come_back_from_the_registry(engine, tenant_factory):
+    from luna_core.tenants import get_tenant
+
+    tenant = tenant_factory("geo", latitude=52.52, longitude=13.40)
+    found = get_tenant(engine, tenant)
+    assert (found.latitude, found.longitude, found.share_anonymised) == (52.52, 13.40, True)

@@ -61,6 +61,7 @@ tenants = Table(
     _now(),
     Column("latitude", Float),
     Column("longitude", Float),
+    Column("share_anonymised", Boolean, nullable=False, server_default=text("true")),
     CheckConstraint(f"id ~ '{TENANT_ID_PATTERN}'", name="tenants_id_slug"),
     CheckConstraint("status IN ('active', 'disabled')", name="tenants_status"),
 )
