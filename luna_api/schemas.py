@@ -67,6 +67,11 @@ class TenantOut(BaseModel):
     status: str
     latitude: float | None = None
     longitude: float | None = None
+    share_anonymised: bool = True
+
+
+class SharingIn(BaseModel):
+    share_anonymised: bool = Field(description="share the anonymised load shape with the global forecasting model")
 
 
 class MeterIn(BaseModel):

@@ -138,6 +138,20 @@ def tenants_disable(tenant_id: str) -> None:
     console.print(f"tenant {tenant_id} disabled")
 
 
+@tenants_app.command("share")
+@one_line_errors
+def tenants_share(
+    tenant_id: str,
+    share: bool = typer.Option(True, "--on/--off", help="Share the anonymised load shape with the global model."),
+) -> None:
+    """Opt a tenant in to or out of the global forecasting model."""
+    from luna_core.db.engine import app_engine
+    from luna_core.tenants import set_sharing
+
+    set_sharing(app_engine(settings_with_database()), tenant_id, share)
+    console.print(f"tenant {tenant_id} {'shares' if share else 'does not share'} its anonymised load shape")
+
+
 @app.command("ingest")
 @one_line_errors
 def ingest(

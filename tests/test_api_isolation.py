@@ -84,11 +84,12 @@ def _request(api, method: str, path: str, op: dict, world: dict, token: str):
         p["name"]: WINDOW[p["name"]] for p in op.get("parameters", []) if p["in"] == "query" and p["name"] in WINDOW
     }
     body = None
-    if method == "POST" and "requestBody" in op:
+    if method in ("POST", "PUT", "PATCH") and "requestBody" in op:
         body = {
             "readings": [{"meter_id": world["path_values"]["meter_id"], "ts": T0.isoformat(), "kwh": 9.9}],
             "version": "1",
             "reason": "isolation probe",
+            "share_anonymised": False,
         }
     return api.request(method, url, params=params, json=body, headers={"Authorization": f"Bearer {token}"})
 

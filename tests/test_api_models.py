@@ -53,3 +53,18 @@ def test_retrain_request_is_queued_and_listed(api, api_user):
     assert queued.status_code == 202 and queued.json()["status"] == "pending"
     training = api.get("/admin/models", headers=admin.headers).json()["training"]
     assert training[0]["id"] == queued.json()["id"] and training[0]["reason"] == "new heat pump installed"
+
+
+def test_tenant_admin_controls_sharing_and_customers_cannot(api, api_user, engine):
+    from luna_core.tenants import get_tenant
+
+    admin = api_user(role="admin")
+    off = api.put(f"/tenants/{admin.tenant_id}/sharing", headers=admin.headers, json={"share_anonymised": False})
+    assert off.status_code == 200 and off.json()["share_anonymised"] is False
+    assert get_tenant(engine, admin.tenant_id).share_anonymised is False
+    customer = api_user(admin.tenant_id)
+    denied = api.put(f"/tenants/{admin.tenant_id}/sharing", headers=customer.headers, json={"share_anonymised": True})
+    assert denied.status_code == 403
+    other = api_user(role="admin")
+    hidden = api.put(f"/tenants/{admin.tenant_id}/sharing", headers=other.headers, json={"share_anonymised": True})
+    assert hidden.status_code == 404

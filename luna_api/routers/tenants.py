@@ -9,11 +9,11 @@ from sqlalchemy import Engine
 
 from luna_api.deps import CurrentPrincipal, get_engine, require_platform_admin
 from luna_api.errors import ApiError, not_found
-from luna_api.schemas import Error, Limit, Offset, Page, TenantIn, TenantOut, page
+from luna_api.schemas import Error, Limit, Offset, Page, SharingIn, TenantIn, TenantOut, page
 from luna_core import audit, outbox
 from luna_core.auth.tokens import Principal
 from luna_core.db.tenancy import tenant_scope
-from luna_core.tenants import TenantError, create_tenant, get_tenant, list_tenants, set_tenant_status
+from luna_core.tenants import TenantError, create_tenant, get_tenant, list_tenants, set_sharing, set_tenant_status
 
 router = APIRouter(prefix="/tenants", tags=["tenants"])
 PlatformAdmin = Annotated[Principal, Depends(require_platform_admin)]
@@ -93,4 +93,21 @@ def disable(request: Request, tenant_id: str, principal: PlatformAdmin, engine: 
     except TenantError:
         raise not_found("tenant") from None
     _audit(request, principal, tenant_id, "tenant.disable")
+    return TenantOut.model_validate(tenant)
+
+
+@router.put("/{tenant_id}/sharing", response_model=TenantOut, responses={404: {"model": Error}})
+def set_consent(
+    request: Request, tenant_id: str, body: SharingIn, principal: CurrentPrincipal, engine: DB
+) -> TenantOut:
+    """Opt in to or out of the global model (only the tenant's anonymised load shape is ever shared)."""
+    if tenant_id != principal.tenant_id and not principal.platform_admin:
+        raise not_found("tenant")
+    if not principal.is_admin:
+        raise ApiError(403, "this needs the admin role")
+    try:
+        tenant = set_sharing(engine, tenant_id, body.share_anonymised)
+    except TenantError:
+        raise not_found("tenant") from None
+    _audit(request, principal, tenant_id, "tenant.sharing", share_anonymised=body.share_anonymised)
     return TenantOut.model_validate(tenant)
