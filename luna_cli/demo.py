@@ -7,6 +7,7 @@ Dagster UI, the MQTT subscriber and live simulated meters, until Ctrl-C.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -92,6 +93,8 @@ def _serve(port: int, api_port: int) -> None:
         [str(bin_dir / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
         cwd=os.environ["DAGSTER_HOME"],  # not the repo root: its dagster.yaml there would only confuse Dagster
         env={**os.environ, "TMPDIR": os.environ.get("TMPDIR", tempfile.gettempdir())},
+        # Its own process group: dagster dev starts code servers that must stop with it.
+        start_new_session=True,
     )
     children.append(dagster)
     try:
@@ -99,14 +102,23 @@ def _serve(port: int, api_port: int) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        _stop(children, dagster)
+
+
+def _stop(children: list[subprocess.Popen], dagster: subprocess.Popen) -> None:
+    """Ctrl-C for everyone, then whatever is left of Dagster's process group is killed."""
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(dagster.pid, signal.SIGINT)
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(dagster.pid, signal.SIGKILL)
 
 
 def _interrupt(signum: int, frame: object) -> None:
