@@ -37,17 +37,6 @@ LOOKBACK = timedelta(hours=168 * SAME_SLOT_WEEKS)
 
 CALENDAR_PARTS = ("hour", "weekday", "day_of_year", "is_holiday")
 CALENDAR_DERIVED = ("is_weekend", "is_offday", "doy_sin", "doy_cos")
-HISTORY_FEATURES = (
-    "lag_24h",
-    "lag_48h",
-    "lag_168h",
-    "lag_same_daytype",
-    "mean_same_slot_4w",
-    "mean_prev_day",
-    "mean_prev_week",
-    "offday_24h_ago",
-    "offday_168h_ago",
-)
 # Load-valued columns: the ones a level-normalised ("ratio") model divides by the level.
 LOAD_VALUED = (
     "lag_24h",
@@ -58,6 +47,7 @@ LOAD_VALUED = (
     "mean_prev_day",
     "mean_prev_week",
 )
+HISTORY_FEATURES = (*LOAD_VALUED, "offday_24h_ago", "offday_168h_ago")
 TEMPERATURE_FEATURES = ("temp_c", "temp_mean_24h")
 
 
