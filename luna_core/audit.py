@@ -16,6 +16,8 @@ from sqlalchemy import Connection, Engine, select, text
 from luna_core.db.schema import audit_log
 from luna_core.db.tenancy import tenant_scope
 
+_INSERT = audit_log.insert()
+
 
 def record(
     connection: Connection,
@@ -30,17 +32,19 @@ def record(
     client_addr: str | None = None,
 ) -> None:
     """Appends one row; run inside ``tenant_scope`` of ``tenant_id``."""
+    # One statement with bound parameters: SQLAlchemy compiles it once, not per row.
     connection.execute(
-        audit_log.insert().values(
-            tenant_id=tenant_id,
-            actor=actor,
-            action=action,
-            target=target,
-            outcome=outcome,
-            detail=detail or {},
-            request_id=request_id,
-            client_addr=client_addr,
-        )
+        _INSERT,
+        {
+            "tenant_id": tenant_id,
+            "actor": actor,
+            "action": action,
+            "target": target,
+            "outcome": outcome,
+            "detail": detail or {},
+            "request_id": request_id,
+            "client_addr": client_addr,
+        },
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection, select, text
@@ -67,11 +68,11 @@ class Series:
     end: datetime
     buckets: list[dict[str, Any]]
 
-    @property
+    @cached_property
     def kwh(self) -> float:
         return sum(b["kwh"] for b in self.buckets)
 
-    @property
+    @cached_property
     def cost_eur(self) -> float | None:
         costs = [b["cost_eur"] for b in self.buckets if b["cost_eur"] is not None]
         return sum(costs) if costs else None
@@ -98,8 +99,9 @@ def aggregate(
         {"tenant": tenant_id, "unit": BUCKETS[bucket], "start": start, "end": end, "meter": meter_id},
     )
     keys = list(result.keys())
-    # zip over plain tuples: a third of the cost of Row._mapping on a year of hourly buckets.
-    return Series(start, end, [dict(zip(keys, row, strict=True)) for row in result.tuples()])
+    # One fetchall, then zip over plain tuples: iterating the result fetches row by row, and
+    # Row._mapping costs three times the zip; together they were most of a month's request time.
+    return Series(start, end, [dict(zip(keys, row, strict=True)) for row in result.tuples().all()])
 
 
 def comparison_window(start: datetime, end: datetime, compare: str) -> tuple[datetime, datetime]:
