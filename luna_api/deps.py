@@ -114,20 +114,27 @@ class Context:
     where a sync generator dependency cost two (enter and exit) on every request."""
 
     def __init__(
-        self, principal: Principal, tenant_id: str, engine: Engine, request_id: str, client_addr: str | None
+        self,
+        principal: Principal,
+        tenant_id: str,
+        engine: Engine,
+        request_id: str,
+        client_addr: str | None,
+        durable: bool = True,
     ) -> None:
         self.principal = principal
         self.tenant_id = tenant_id
         self.request_id = request_id
         self.client_addr = client_addr
         self._engine = engine
+        self._durable = durable
         self._scope: AbstractContextManager[Connection] | None = None
         self._db: Connection | None = None
 
     @property
     def db(self) -> Connection:
         if self._db is None:
-            self._scope = tenant_scope(self._engine, self.tenant_id)
+            self._scope = tenant_scope(self._engine, self.tenant_id, durable=self._durable)
             self._db = self._scope.__enter__()
         return self._db
 
@@ -160,6 +167,9 @@ async def get_context(
         engine=engine,
         request_id=request.state.request_id,
         client_addr=request.client.host if request.client else None,
+        # A read's only write is its audit row: committed without waiting for the WAL flush
+        # (see tenant_scope). Every other method commits durably before its 2xx.
+        durable=request.method not in ("GET", "HEAD"),
     )
     try:
         yield ctx

@@ -72,7 +72,12 @@ class ObservabilityMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode("latin-1")))
+                # Server-Timing: the time spent in the app up to the response head, so a client (or
+                # bench/api.py) can tell server time from network and client time.
+                took = f"app;dur={(time.perf_counter() - started) * 1000:.2f}".encode("latin-1")
+                message.setdefault("headers", []).extend(
+                    [(b"x-request-id", request_id.encode("latin-1")), (b"server-timing", took)]
+                )
             await send(message)
 
         length = headers.get(b"content-length", b"")

@@ -95,3 +95,14 @@ def test_every_tenant_table_has_tenant_id_not_null_and_a_policy(engine):
                 select(func.count()).select_from(text("pg_policies")).where(text("tablename = :t")), {"t": table}
             ).scalar_one()
             assert (table, nullable, policies) == (table, "NO", 1)
+
+
+def test_only_reads_commit_without_waiting_for_the_wal_flush(engine, tenant_factory):
+    tenant = tenant_factory("sync")
+    with tenant_scope(engine, tenant) as connection:
+        assert connection.execute(text("SHOW synchronous_commit")).scalar_one() == "on"
+    with tenant_scope(engine, tenant, durable=False) as connection:
+        assert connection.execute(text("SHOW synchronous_commit")).scalar_one() == "off"
+    # transaction-local: the pooled connection goes back durable
+    with engine.connect() as connection:
+        assert connection.execute(text("SHOW synchronous_commit")).scalar_one() == "on"

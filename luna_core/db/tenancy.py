@@ -31,9 +31,17 @@ def validate_tenant_id(tenant_id: str) -> str:
 
 
 @contextmanager
-def tenant_scope(engine: Engine, tenant_id: str) -> Iterator[Connection]:
-    """A transaction bound to one tenant; commits on success, rolls back on error."""
+def tenant_scope(engine: Engine, tenant_id: str, durable: bool = True) -> Iterator[Connection]:
+    """A transaction bound to one tenant; commits on success, rolls back on error.
+
+    ``durable=False`` commits without waiting for the WAL flush (``synchronous_commit=off``):
+    for reads whose only write is their audit row. PostgreSQL stays consistent; a crash of the
+    database server can lose the last fraction of a second of such rows, never corrupt them.
+    The flush was most of a read's p95 on this disk (about 3 ms of 6)."""
     validate_tenant_id(tenant_id)
     with engine.begin() as connection:
-        connection.execute(text("SELECT set_config('luna.tenant_id', :tenant, true)"), {"tenant": tenant_id})
+        connection.execute(
+            text("SELECT set_config('luna.tenant_id', :tenant, true), set_config('synchronous_commit', :sync, true)"),
+            {"tenant": tenant_id, "sync": "on" if durable else "off"},
+        )
         yield connection
