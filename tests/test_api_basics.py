@@ -141,7 +141,10 @@ def test_unexpected_error_is_a_generic_500_with_request_id(api, api_user, monkey
 
 
 def test_health_ready_metrics(api):
-    assert api.get("/health").json()["status"] == "ok"
+    health = api.get("/health", headers={"X-Request-Id": "probe-1"})
+    assert health.json()["status"] == "ok"
+    assert health.headers["x-request-id"] == "probe-1"
+    assert float(health.headers["server-timing"].removeprefix("app;dur=")) >= 0
     assert api.get("/ready").json()["status"] == "ready"
     metrics = api.get("/metrics").text
     assert "luna_http_requests_total" in metrics and 'route="/health"' in metrics
