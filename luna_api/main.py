@@ -10,10 +10,12 @@ from fastapi import Depends, FastAPI
 
 from luna_api import errors
 from luna_api.observability import ObservabilityMiddleware, bind_route, configure_logging
-from luna_api.routers import admin, auth, energy, health, ingest, market, models, tenants, users
+from luna_api.routers import admin, auth, energy, health, ingest, luna, market, models, tenants, users
 from luna_api.schemas import Error
 from luna_core import __version__
 from luna_core.db.engine import app_engine
+from luna_core.luna import NoDocuments, Retriever
+from luna_core.luna.llm import OllamaChat
 from luna_core.settings import Settings, get_settings
 
 # Documented on every authenticated route, so clients (and schema checks) know the error shape.
@@ -32,7 +34,9 @@ COMMON_ERRORS: dict[int | str, dict] = {
 }
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, retriever: Retriever | None = None) -> FastAPI:
+    """``retriever``: Luna's document search (a ``luna_core.luna.Retriever``); without one Luna answers
+    from live data only. The knowledge package's hybrid search is wired in here."""
     settings = settings or get_settings()
     configure_logging("WARNING" if settings.environment == "test" else "INFO")
     app = FastAPI(
@@ -46,9 +50,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.jwt_key = settings.jwt_key()  # once: outside prod it is read from a file
     app.state.engine = app_engine(settings)
     app.state.oidc = _oidc(settings)
+    app.state.retriever = retriever or NoDocuments()
+    app.state.chat = (
+        OllamaChat(settings.ollama_url, settings.chat_model, settings.chat_timeout_seconds)
+        if settings.ollama_url
+        else None
+    )
     app.add_middleware(ObservabilityMiddleware, max_body_bytes=settings.max_request_bytes)
     errors.install(app)
-    for router in (auth, tenants, users, energy, market, ingest, models, admin):
+    for router in (auth, tenants, users, energy, market, ingest, models, admin, luna):
         app.include_router(router.router, responses=COMMON_ERRORS)
     app.include_router(health.router)
     return app

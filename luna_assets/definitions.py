@@ -10,6 +10,7 @@ from luna_assets.ml import global_load_model, load_forecast, load_forecast_model
 from luna_core.settings import Settings, get_settings
 from resources import build_resources
 from sensors.drift import forecast_drift_sensor
+from sensors.feedback import feedback_sensor
 from sensors.landing import landing_files_sensor
 from sensors.requests import outbox_sensor, request_failed, request_succeeded
 from sensors.schedules import (
@@ -47,6 +48,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             request_succeeded,
             request_failed,
             forecast_drift_sensor,
+            feedback_sensor,
         ],
         schedules=[
             market_daily_schedule,

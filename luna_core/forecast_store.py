@@ -4,9 +4,10 @@ its forecasts, and the live error of those forecasts against what was then measu
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from luna_core.db.schema import forecasts
@@ -82,6 +83,20 @@ def write_forecasts(
         )
     )
     return len(rows)
+
+
+def read_forecasts(
+    connection: Connection, tenant_id: str, start: datetime, end: datetime, target: str = "load"
+) -> list[Any]:
+    """The newest forecast of each interval in [start, end), in time order, each with its model version."""
+    return list(
+        connection.execute(
+            select(forecasts)
+            .where(forecasts.c.tenant_id == tenant_id, forecasts.c.target == target)
+            .where(forecasts.c.ts >= start, forecasts.c.ts < end)
+            .order_by(forecasts.c.ts)
+        )
+    )
 
 
 def live_error(

@@ -12,7 +12,8 @@ from sqlalchemy import Connection, Engine, func, select, update
 from luna_core.db.schema import requests
 from luna_core.db.tenancy import tenant_scope
 
-KINDS = ("register_tenant", "backfill", "retrain")
+# reindex_documents: Luna's feedback sensor asks for it, the knowledge sensor runs it.
+KINDS = ("register_tenant", "backfill", "retrain", "reindex_documents")
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,15 @@ def enqueue(
     ).scalar_one()
 
 
-def pending(engine: Engine, tenant_ids: list[str]) -> list[Request]:
-    """Pending requests of these tenants, oldest first (one tenant scope at a time: RLS)."""
+def pending(engine: Engine, tenant_ids: list[str], kinds: tuple[str, ...] | None = None) -> list[Request]:
+    """Pending requests of these tenants (of these kinds), oldest first (one tenant scope at a time: RLS)."""
     found: list[Request] = []
     for tenant_id in tenant_ids:
         with tenant_scope(engine, tenant_id) as connection:
             rows = connection.execute(
                 select(requests.c.id, requests.c.tenant_id, requests.c.kind, requests.c.payload)
                 .where(requests.c.tenant_id == tenant_id, requests.c.status == "pending")
+                .where(requests.c.kind.in_(kinds or KINDS))
                 .order_by(requests.c.id)
             )
             found += [Request(row.id, row.tenant_id, row.kind, row.payload) for row in rows]

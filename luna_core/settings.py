@@ -69,6 +69,20 @@ class Settings(BaseSettings):
         1.5, description="retrain when the live forecast MAE exceeds the backtest MAE by this factor"
     )
     dagster_webserver_url: str = Field("http://127.0.0.1:3000", description="Dagster UI, probed by /admin/status")
+    ollama_url: str | None = Field(
+        None, description="Ollama server for Luna's answers; unset = grounded extractive answers, no model"
+    )
+    chat_model: str = Field("llama3.1:8b", description="Ollama chat model Luna answers with")
+    chat_timeout_seconds: float = Field(60.0, gt=0, description="longest wait for one answer of the chat model")
+    answer_top_k: int = Field(5, ge=1, le=50, description="passages retrieved per question")
+    answer_min_score: float = Field(
+        0.2, description="passages scoring below this (the retriever's scale) do not count as a hit"
+    )
+    chat_history_turns: int = Field(6, ge=0, le=50, description="recent turns passed verbatim; older ones summarised")
+    feedback_negative_threshold: int = Field(
+        5, ge=1, description="negative signals (thumbs down, no-hit questions) per tenant that request a reindex"
+    )
+    feedback_window_days: int = Field(7, ge=1, description="how far back the feedback sensor counts signals")
 
     @field_validator("database_url", "app_database_url", "dagster_database_url")
     @classmethod

@@ -42,7 +42,8 @@ def outbox_sensor(context: SensorEvaluationContext, luna: LunaResource) -> Senso
     engine = luna.engine()
     # Only tenants whose partition exists: a brand-new tenant waits one tick for tenant_registry.
     known = list(context.instance.get_dynamic_partitions(tenants_partitions.name))
-    found = outbox.pending(engine, known)
+    # Only the kinds this sensor runs: other sensors consume the rest (reindex_documents: knowledge).
+    found = outbox.pending(engine, known, kinds=tuple(JOBS))
     if not found:
         return SkipReason("no pending requests")
     runs = []

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from luna_core.db.schema import audit_log, meter_readings, users
+from luna_core.db.schema import audit_log, chat_messages, feedback, meter_readings, users
 from luna_core.db.tenancy import tenant_scope
 from luna_core.energy.kpis import compute_tenant_kpis, store_tenant_kpis
 from luna_core.ingest import ingest_records
@@ -22,6 +22,8 @@ T0 = datetime(2026, 5, 4, tzinfo=UTC)
 WINDOW = {"start": (T0 - timedelta(days=1)).isoformat(), "end": (T0 + timedelta(days=2)).isoformat()}
 # Routes that take no tenant data at all, or are the login itself.
 PUBLIC = {"/health", "/ready", "/metrics", "/auth/token", "/auth/refresh", "/auth/logout"}
+# Tenant B's rows no request of A may add to or remove from.
+B_TABLES = (meter_readings, users, chat_messages, feedback)
 
 
 @pytest.fixture(scope="module")
@@ -54,13 +56,31 @@ def world(engine, api):
         for key, user in people.items()
     }
     b_user = people[(b, "admin")]
+    # B's admin has asked Luna something: a session and an answer A must neither see nor rate.
+    from luna_core.luna import NoDocuments, ask
+
+    with tenant_scope(engine, b) as connection:
+        b_asked = ask(connection, b, str(b_user.id), f"secret-question-{suffix}?", retriever=NoDocuments())
     # Strings only B's data contains (B's kWh values are checked through A's totals below: a number
     # like 0.123456 can appear inside any long float, such as a market price).
-    secrets = [b, b_meter, b_user.email]
+    secrets = [b, b_meter, b_user.email, f"secret-question-{suffix}"]
     from luna_core.model_registry import model_name
 
-    path_values = {"tenant_id": b, "meter_id": b_meter, "user_id": str(b_user.id), "name": model_name(b)}
-    yield {"a": a, "b": b, "tokens": tokens, "secrets": secrets, "path_values": path_values}
+    path_values = {
+        "tenant_id": b,
+        "meter_id": b_meter,
+        "user_id": str(b_user.id),
+        "name": model_name(b),
+        "session_id": str(b_asked.session_id),
+    }
+    yield {
+        "a": a,
+        "b": b,
+        "tokens": tokens,
+        "secrets": secrets,
+        "path_values": path_values,
+        "answer_id": str(b_asked.answer_id),
+    }
     delete_tenant(engine, a)
     delete_tenant(engine, b)
 
@@ -90,6 +110,10 @@ def _request(api, method: str, path: str, op: dict, world: dict, token: str):
             "version": "1",
             "reason": "isolation probe",
             "share_anonymised": False,
+            "question": "isolation probe: what did we use last week?",
+            "session_id": world["path_values"]["session_id"],
+            "answer_id": world["answer_id"],
+            "rating": "down",
         }
     return api.request(method, url, params=params, json=body, headers={"Authorization": f"Bearer {token}"})
 
@@ -98,7 +122,7 @@ def _request(api, method: str, path: str, op: dict, world: dict, token: str):
 def test_no_route_reveals_or_changes_another_tenant(api, engine, world, role):
     token = world["tokens"][(world["a"], role)]
     with tenant_scope(engine, world["b"]) as connection:
-        before = [connection.execute(select(func.count()).select_from(t)).scalar_one() for t in (meter_readings, users)]
+        before = [connection.execute(select(func.count()).select_from(t)).scalar_one() for t in B_TABLES]
         b_users_active = connection.execute(select(users.c.is_active)).scalars().all()
     checked = []
     for method, path, op in _routes(api):
@@ -109,7 +133,7 @@ def test_no_route_reveals_or_changes_another_tenant(api, engine, world, role):
             assert not leaked, f"{method} {path} as {role} of A revealed {leaked} of tenant B"
         checked.append(f"{method} {path}")
     with tenant_scope(engine, world["b"]) as connection:
-        after = [connection.execute(select(func.count()).select_from(t)).scalar_one() for t in (meter_readings, users)]
+        after = [connection.execute(select(func.count()).select_from(t)).scalar_one() for t in B_TABLES]
         assert connection.execute(select(users.c.is_active)).scalars().all() == b_users_active
         assert (
             connection.execute(text("SELECT status FROM tenants WHERE id = :b"), {"b": world["b"]}).scalar() == "active"

@@ -22,8 +22,9 @@ from luna_api.schemas import (
     TrainingRequestOut,
 )
 from luna_core import outbox
-from luna_core.db.schema import forecasts, requests
+from luna_core.db.schema import requests
 from luna_core.energy.queries import QueryError
+from luna_core.forecast_store import read_forecasts
 from luna_core.model_registry import CHAMPION, ModelRegistry, RegistryError, model_name
 
 router = APIRouter(tags=["forecasts"])
@@ -52,12 +53,7 @@ def get_forecasts(
     end = end or start + timedelta(hours=48)
     if start.tzinfo is None or end.tzinfo is None or end <= start:
         raise QueryError("start and end need a UTC offset, and end must be after start")
-    rows = ctx.db.execute(
-        select(forecasts)
-        .where(forecasts.c.tenant_id == ctx.tenant_id, forecasts.c.target == target)
-        .where(forecasts.c.ts >= start, forecasts.c.ts < end)
-        .order_by(forecasts.c.ts)
-    ).all()
+    rows = read_forecasts(ctx.db, ctx.tenant_id, start, end, target)
     ctx.audit("forecast.read", target=f"forecast/{target}")
     return ForecastOut(
         target=target,

@@ -22,10 +22,11 @@ from sqlalchemy import (
     SmallInteger,
     Table,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 metadata = MetaData()
 
@@ -274,6 +275,68 @@ forecasts = Table(
     Column("issued_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+chat_sessions = Table(
+    "chat_sessions",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")),
+    _tenant_fk(),
+    Column("user_id", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text),
+    _now(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+chat_messages = Table(
+    "chat_messages",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")),
+    _tenant_fk(),
+    Column("session_id", UUID(as_uuid=True), ForeignKey("chat_sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("role", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("mode", Text),
+    Column("language", Text),
+    Column("prompt_version", Text),
+    Column("citations", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("data", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.clock_timestamp()),
+    CheckConstraint("role IN ('user', 'assistant')", name="chat_messages_role"),
+)
+
+retrieval_telemetry = Table(
+    "retrieval_telemetry",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    _tenant_fk(),
+    Column("answer_id", UUID(as_uuid=True), ForeignKey("chat_messages.id", ondelete="SET NULL")),
+    Column("user_id", Text, nullable=False),
+    Column("question", Text, nullable=False),
+    Column("language", Text, nullable=False),
+    Column("intent", Text),
+    Column("mode", Text, nullable=False),
+    Column("hit_count", Integer, nullable=False),
+    Column("top_score", Float),
+    Column("no_hit", Boolean, nullable=False),
+    Column("prompt_version", Text, nullable=False),
+    _now(),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    _tenant_fk(),
+    Column("answer_id", UUID(as_uuid=True), ForeignKey("chat_messages.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Text, nullable=False),
+    Column("rating", Text, nullable=False),
+    Column("comment", Text),
+    _now(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("rating IN ('up', 'down')", name="feedback_rating"),
+    UniqueConstraint("answer_id", "user_id", name="feedback_once_per_user"),
+)
+
 # Tables whose rows belong to one tenant: each gets tenant_id NOT NULL and an RLS policy.
 TENANT_TABLES = (
     "users",
@@ -290,6 +353,10 @@ TENANT_TABLES = (
     "asset_watermarks",
     "refresh_tokens",
     "forecasts",
+    "chat_sessions",
+    "chat_messages",
+    "retrieval_telemetry",
+    "feedback",
 )
 # Platform tables: shared reference data, no tenant column.
 PLATFORM_TABLES = ("tenants", "market_prices")
@@ -307,3 +374,7 @@ Index("requests_pending", requests.c.status, requests.c.created_at, postgresql_w
 Index("audit_log_tenant_ts", audit_log.c.tenant_id, audit_log.c.ts)
 Index("audit_log_tenant_id", audit_log.c.tenant_id, audit_log.c.id)
 Index("refresh_tokens_user", refresh_tokens.c.user_id)
+Index("chat_sessions_tenant_user", chat_sessions.c.tenant_id, chat_sessions.c.user_id, chat_sessions.c.updated_at)
+Index("chat_messages_session", chat_messages.c.session_id, chat_messages.c.created_at)
+Index("retrieval_telemetry_tenant_created", retrieval_telemetry.c.tenant_id, retrieval_telemetry.c.created_at)
+Index("feedback_tenant_updated", feedback.c.tenant_id, feedback.c.updated_at)

@@ -1,0 +1,45 @@
+"""What Luna needs from document search, as an interface of its own.
+
+Luna depends on a ``Retriever``, never on a search implementation: the API keeps one in
+``app.state.retriever`` and core functions take it as a parameter. The knowledge package's hybrid
+search (``luna_core.knowledge.search.hybrid_search``) is wired in by an adapter whose ``search``
+calls it and maps each ``SearchHit`` to a ``Passage`` (the fields are the same).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One retrieved chunk of one of the tenant's documents."""
+
+    chunk_id: str
+    document_id: str
+    title: str
+    page: int | None
+    heading: str | None
+    text: str
+    snippet: str
+    score: float
+    language: str | None = None
+
+
+@runtime_checkable
+class Retriever(Protocol):
+    def search(self, tenant_id: str, query: str, k: int) -> list[Passage]:
+        """The ``k`` best passages of ``tenant_id``'s documents for ``query``, best first.
+
+        Must search that tenant's documents only: the tenant is a filter of the search itself,
+        not something the caller checks afterwards."""
+        ...
+
+
+class NoDocuments:
+    """The retriever when none is configured: finds nothing, so Luna answers from live data or
+    says that it does not know. The integrator replaces it with the hybrid search."""
+
+    def search(self, tenant_id: str, query: str, k: int) -> list[Passage]:
+        return []
