@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 
-from luna_api import errors
+from luna_api import errors, metrics
 from luna_api.observability import ObservabilityMiddleware, bind_route, configure_logging
 from luna_api.routers import admin, auth, energy, health, ingest, market, models, tenants, users
 from luna_api.schemas import Error
@@ -28,6 +28,7 @@ COMMON_ERRORS: dict[int | str, dict] = {
         (422, "invalid input: the detail names the field and why"),
         (429, "too many attempts"),
         (500, "unexpected error; the body carries the request id"),
+        (503, "the database is unavailable right now; retry after the Retry-After seconds"),
     )
 }
 
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.jwt_key = settings.jwt_key()  # once: outside prod it is read from a file
     app.state.engine = app_engine(settings)
     app.state.oidc = _oidc(settings)
+    metrics.install(app.state.engine, settings)
     app.add_middleware(ObservabilityMiddleware, max_body_bytes=settings.max_request_bytes)
     errors.install(app)
     for router in (auth, tenants, users, energy, market, ingest, models, admin):
