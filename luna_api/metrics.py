@@ -25,15 +25,21 @@ log = logging.getLogger(__name__)
 
 def _families() -> dict[str, GaugeMetricFamily]:
     return {
-        "up": GaugeMetricFamily("luna_metrics_source_up", "1 if the source of these figures answered", labels=["source"]),
+        "up": GaugeMetricFamily(
+            "luna_metrics_source_up", "1 if the source of these figures answered", labels=["source"]
+        ),
         "newest": GaugeMetricFamily(
-            "luna_tenant_last_reading_timestamp_seconds", "Timestamp of the tenant's newest stored reading", labels=["tenant"]
+            "luna_tenant_last_reading_timestamp_seconds",
+            "Timestamp of the tenant's newest stored reading",
+            labels=["tenant"],
         ),
         "age": GaugeMetricFamily(
             "luna_tenant_data_age_seconds", "Seconds since the tenant's newest stored reading", labels=["tenant"]
         ),
         "ingest": GaugeMetricFamily(
-            "luna_tenant_last_ingest_timestamp_seconds", "When the tenant's last ingest batch finished", labels=["tenant"]
+            "luna_tenant_last_ingest_timestamp_seconds",
+            "When the tenant's last ingest batch finished",
+            labels=["tenant"],
         ),
         "pending": GaugeMetricFamily(
             "luna_ingest_pending_files", "Files waiting in the tenant's landing inbox", labels=["tenant"]
@@ -65,7 +71,10 @@ class LunaCollector(Collector):
             try:
                 url = settings.dagster_url()
                 self._dagster = create_engine(
-                    url, pool_size=1, max_overflow=0, pool_pre_ping=True,
+                    url,
+                    pool_size=1,
+                    max_overflow=0,
+                    pool_pre_ping=True,
                     connect_args={"connect_timeout": settings.db_connect_timeout_seconds},
                 )
             except RuntimeError:  # no database configured at all
