@@ -94,8 +94,10 @@ def _generated() -> list[str]:
         return list(generate_secrets(Path(directory) / "s"))
 
 
-@pytest.mark.skipif(not shutil.which("docker-compose") and not os.environ.get("LUNA_TEST_DOCKER_COMPOSE"),
-                    reason="no docker compose binary here; the schema check above stands in for it")
+@pytest.mark.skipif(
+    not shutil.which("docker-compose") and not os.environ.get("LUNA_TEST_DOCKER_COMPOSE"),
+    reason="no docker compose binary here; the schema check above stands in for it",
+)
 def test_docker_compose_config_accepts_it(tmp_path):  # pragma: no cover - only where compose exists
     secrets_dir = tmp_path / "secrets"
     generate_secrets(secrets_dir)
