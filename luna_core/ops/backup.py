@@ -148,7 +148,8 @@ def _tenant_rows(settings: Settings, tenant: str, target: Path, progress: Progre
                     for chunk in copy:
                         handle.write(chunk)
                 rows = cursor.rowcount
-            info[table] = {"rows": rows, "columns": columns}
+            # The manifest is written with sorted keys: keep the insert order (parents first) explicitly.
+            info[table] = {"rows": rows, "columns": columns, "order": len(info)}
             if table == "meter_readings" and rows:
                 low, high = connection.execute(
                     text("SELECT min(ts), max(ts) FROM meter_readings WHERE tenant_id = :t"), {"t": tenant}

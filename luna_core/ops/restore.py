@@ -139,7 +139,7 @@ def _restore_tenant(settings: Settings, url: URL, tables_dir: Path, manifest: Ma
             if connection.execute(text("SELECT 1 FROM tenants WHERE id = :t"), {"t": tenant}).first():
                 raise BackupError(f"tenant {tenant!r} already exists in the target database")
             advance = progress(f"tables of {tenant}", len(manifest.tables))
-            for table, info in manifest.tables.items():
+            for table, info in sorted(manifest.tables.items(), key=lambda item: item[1]["order"]):
                 _insert_csv(connection, table, info, tables_dir / f"{table}.csv")
                 advance(1)
     finally:
