@@ -6,6 +6,7 @@ on this machine, so the tests that stop, restart or kill a server use these inst
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -82,10 +83,8 @@ class PrivatePostgres:
         self.start()
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError, TimeoutError):
             self.stop("immediate")
-        except (subprocess.CalledProcessError, TimeoutError):
-            pass
         shutil.rmtree(self.root, ignore_errors=True)
 
 
