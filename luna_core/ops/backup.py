@@ -98,6 +98,12 @@ def _models(settings: Settings, target: Path, progress: Progress) -> dict[str, s
             _dump(url, target / "mlflow.dump", settings, progress, "model store")
         else:
             notes["mlflow_store"] = f"database {url.database!r} does not exist (no models trained yet)"
+    elif _database_exists(settings, "mlflow"):
+        # A tracking server (compose) keeping its store in the database "mlflow" beside Luna's.
+        target.mkdir(parents=True, exist_ok=True)
+        _dump(
+            owner_engine(settings).url.set(database="mlflow"), target / "mlflow.dump", settings, progress, "model store"
+        )
     else:
         notes["mlflow_store"] = f"not copied: tracking server {tracking!r} keeps its own store (back it up there)"
     copied = _copy(settings.mlflow_artifact_root, target / "artifacts", "model artifacts", progress)
