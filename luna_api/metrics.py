@@ -68,6 +68,8 @@ class LunaCollector(Collector):
     def bind(self, engine: Engine, settings: Settings) -> None:
         with self._lock:
             self._engine, self._settings, self._cache = engine, settings, None
+            if self._dagster is not None:
+                self._dagster.dispose()  # the previous app's (tests build several)
             try:
                 url = settings.dagster_url()
                 self._dagster = create_engine(
