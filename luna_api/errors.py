@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from luna_core.auth.passwords import WeakPassword
@@ -29,6 +29,7 @@ CODES = {
     415: "unsupported_media_type",
     422: "invalid_request",
     429: "too_many_requests",
+    503: "unavailable",
 }
 
 
@@ -75,6 +76,17 @@ def install(app: FastAPI) -> None:
     async def out_of_range(request: Request, error: DataError) -> JSONResponse:
         # Input the models let through but PostgreSQL cannot hold (a number out of range...).
         return error_body(422, "invalid_request", f"a value is out of range: {str(error.orig).splitlines()[0]}")
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def database_unavailable(request: Request, error: DBAPIError) -> JSONResponse:
+        # The database is down, restarting or unreachable: say so at once (the engine's connect
+        # timeout bounds the wait) instead of a 500; clients and load balancers retry on 503.
+        response = error_body(
+            503, "unavailable", "the database is unavailable right now; try again shortly", retry_after_seconds=5
+        )
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.exception_handler(UserExists)
     async def conflict(request: Request, error: Exception) -> JSONResponse:

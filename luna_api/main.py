@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 
-from luna_api import errors
+from luna_api import errors, metrics
 from luna_api.observability import ObservabilityMiddleware, bind_route, configure_logging
 from luna_api.routers import admin, auth, energy, health, ingest, luna, market, models, tenants, users
 from luna_api.schemas import Error
@@ -30,6 +30,7 @@ COMMON_ERRORS: dict[int | str, dict] = {
         (422, "invalid input: the detail names the field and why"),
         (429, "too many attempts"),
         (500, "unexpected error; the body carries the request id"),
+        (503, "the database is unavailable right now; retry after the Retry-After seconds"),
     )
 }
 
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
         if settings.ollama_url
         else None
     )
+    metrics.install(app.state.engine, settings)
     app.add_middleware(ObservabilityMiddleware, max_body_bytes=settings.max_request_bytes)
     errors.install(app)
     for router in (auth, tenants, users, energy, market, ingest, models, admin, luna):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 import uuid
@@ -25,6 +26,28 @@ DB_POOL = Gauge("luna_db_pool_connections", "Database pool connections", ["state
 
 log = structlog.get_logger("luna_api")
 
+# Keys whose values never reach a log line, and credentials embedded in free text.
+_SECRET_KEY = re.compile(r"pass(word)?|secret|token|authorization|api_?key|storage_key|credential|cookie", re.I)
+_SECRET_TEXT = re.compile(
+    r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+|((?:password|secret|token)=)[^&\s]+|(://[^:/@\s]+:)[^@\s]+(@)"
+)
+
+
+def _scrub(text: str) -> str:
+    return _SECRET_TEXT.sub(
+        lambda m: (m.group(1) or m.group(2) or m.group(3) or "") + "[redacted]" + (m.group(4) or ""), text
+    )
+
+
+def redact_secrets(logger, method_name: str, event_dict: dict) -> dict:
+    """A structlog processor: defence in depth, so a token or password logged by mistake is masked."""
+    for key, value in list(event_dict.items()):
+        if _SECRET_KEY.search(key) and value is not None:
+            event_dict[key] = "[redacted]"
+        elif isinstance(value, str):
+            event_dict[key] = _scrub(value)
+    return event_dict
+
 
 def configure_logging(level: str = "INFO") -> None:
     """JSON lines on stdout, one object per event, ready for Fluent Bit."""
@@ -35,6 +58,7 @@ def configure_logging(level: str = "INFO") -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            redact_secrets,
             structlog.processors.JSONRenderer(),
         ],
         logger_factory=structlog.PrintLoggerFactory(sys.stdout),

@@ -11,6 +11,8 @@ from rich.table import Table
 
 from luna_cli.accounts import audit_app, users_app
 from luna_cli.common import configure_logging, console, one_line_errors, settings_with_database
+from luna_cli.deploy import deploy_app
+from luna_cli.ops import backup_command, restore_command, storage_app
 
 app = typer.Typer(help="Luna IEMS command line.", no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -19,6 +21,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(storage_app, name="storage")
+app.add_typer(deploy_app, name="deploy")
+app.command("backup")(one_line_errors(backup_command))
+app.command("restore")(one_line_errors(restore_command))
 
 
 @app.callback()
@@ -41,6 +47,8 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) 
 
     settings = settings_with_database()
     migrate.upgrade(owner_engine(settings), settings.app_db_role, revision)
+    if settings.app_db_password:
+        migrate.set_role_password(owner_engine(settings), settings.app_db_role, settings.app_db_password)
     console.print(f"database at revision {migrate.current_revision(owner_engine(settings))}")
 
 
@@ -187,6 +195,7 @@ def ingest(
 def ingest_mqtt(
     flush_seconds: float = typer.Option(2.0, help="Write buffered messages at least this often."),
     stop_after: float | None = typer.Option(None, help="Stop after this many seconds (default: run until Ctrl-C)."),
+    heartbeat: Path | None = typer.Option(None, help="Touch this file after every successful flush."),
 ) -> None:
     """Subscribe to live meter readings (luna/<tenant>/meters/<meter>/readings) and ingest them."""
     from luna_core.db.engine import app_engine
@@ -203,7 +212,7 @@ def ingest_mqtt(
         policy=IngestPolicy.from_settings(settings),
     )
     console.print(f"listening on mqtt://{settings.mqtt_host}:{settings.mqtt_port}/{settings.mqtt_topic}")
-    stats = ingestor.run(stop_after=stop_after)
+    stats = ingestor.run(stop_after=stop_after, heartbeat=heartbeat)
     console.print(f"stopped: {stats}")
 
 

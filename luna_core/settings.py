@@ -83,6 +83,16 @@ class Settings(BaseSettings):
         5, ge=1, description="negative signals (thumbs down, no-hit questions) per tenant that request a reindex"
     )
     feedback_window_days: int = Field(7, ge=1, description="how far back the feedback sensor counts signals")
+    storage_key: str | None = Field(
+        None, description="AES-256 key for files at rest: base64 of 32 bytes, optionally 'kid:'; required in prod"
+    )
+    storage_keys_old: str | None = Field(
+        None, description="retired storage keys, comma-separated [kid:]base64, still accepted for reading"
+    )
+    db_connect_timeout_seconds: int = Field(5, description="give up connecting to PostgreSQL after this long")
+    pg_bin_dir: Path | None = Field(
+        None, description="folder with pg_dump/pg_restore for backups; default: found (newest that fits the server)"
+    )
 
     @field_validator("database_url", "app_database_url", "dagster_database_url")
     @classmethod

@@ -30,6 +30,15 @@ def upgrade(engine: Engine, app_role: str, revision: str = "head") -> None:
         command.upgrade(_config(engine, connection, app_role), revision)
 
 
+def set_role_password(engine: Engine, role: str, password: str) -> None:
+    """Sets the application role's password (production; the value is quoted by the server)."""
+    with engine.begin() as connection:
+        statement = connection.exec_driver_sql(
+            "SELECT format('ALTER ROLE %%I PASSWORD %%L', %(role)s, %(password)s)", {"role": role, "password": password}
+        ).scalar_one()
+        connection.exec_driver_sql(statement)
+
+
 def downgrade(engine: Engine, app_role: str, revision: str = "base") -> None:
     with engine.begin() as connection:
         command.downgrade(_config(engine, connection, app_role), revision)

@@ -14,10 +14,12 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from luna_core.db.tenancy import InvalidTenantId, validate_tenant_id
 from luna_core.ingest.errors import IngestError
@@ -35,6 +37,7 @@ class MqttStats:
     quarantined: int = 0
     rejected_messages: int = 0
     batches: int = 0
+    db_failures: int = 0
     rejections: dict[str, int] = field(default_factory=dict)
 
 
@@ -111,9 +114,11 @@ class MqttIngestor:
         self.stats.rejections[reason] = self.stats.rejections.get(reason, 0) + 1
         log.warning("MQTT message rejected: %s", reason)
 
-    def flush(self) -> None:
+    def flush(self) -> bool:
+        """Writes what is buffered; False if the database was unreachable (kept for the next flush)."""
         with self._lock:
             pending, self._buffer = self._buffer, defaultdict(list)
+        ok = True
         for tenant, records in pending.items():
             try:
                 result = ingest_records(
@@ -127,10 +132,22 @@ class MqttIngestor:
             except IngestError as error:
                 self._reject(str(error))
                 continue
+            except DBAPIError as error:
+                if not error.connection_invalidated and not _is_connection_error(error):
+                    raise
+                # The database is restarting or unreachable: the batch was rolled back whole, so
+                # it goes back in front of the buffer and is written by a later flush (upsert: once).
+                self.stats.db_failures += 1
+                log.warning("database unavailable, keeping %d readings of %s for the next flush", len(records), tenant)
+                with self._lock:
+                    self._buffer[tenant][:0] = records
+                ok = False
+                continue
             self.stats.batches += 1
             self.stats.readings += result.rows_received
             self.stats.stored += result.rows_stored
             self.stats.quarantined += result.rows_quarantined
+        return ok
 
     def start(self, timeout: float = 10.0) -> None:
         self._client.connect(self.host, self.port, keepalive=30)
@@ -144,8 +161,9 @@ class MqttIngestor:
         self._client.disconnect()
         self.flush()
 
-    def run(self, stop_after: float | None = None) -> MqttStats:
-        """Blocks, flushing periodically, until Ctrl-C or ``stop_after`` seconds."""
+    def run(self, stop_after: float | None = None, heartbeat: Path | None = None) -> MqttStats:
+        """Blocks, flushing periodically, until Ctrl-C or ``stop_after`` seconds. ``heartbeat`` is
+        touched after every successful flush (the container health check reads its age)."""
         self.start()
         deadline = None if stop_after is None else time.monotonic() + stop_after
         try:
@@ -153,9 +171,16 @@ class MqttIngestor:
                 time.sleep(
                     min(self.flush_seconds, max(0.0, deadline - time.monotonic())) if deadline else self.flush_seconds
                 )
-                self.flush()
+                if self.flush() and heartbeat is not None:
+                    heartbeat.touch()
         except KeyboardInterrupt:
             pass
         finally:
             self.stop()
         return self.stats
+
+
+def _is_connection_error(error: DBAPIError) -> bool:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return isinstance(error, OperationalError | InterfaceError)

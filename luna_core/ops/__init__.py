@@ -1,0 +1,1 @@
+"""Operations: health figures for monitoring, backup and restore, PostgreSQL client tools."""

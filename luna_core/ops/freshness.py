@@ -1,0 +1,83 @@
+"""Figures that monitoring needs across tenants: data freshness, ingest backlog, Dagster runs, disk.
+
+Each tenant is read inside its own ``luna.tenant_id`` setting (row-level security applies to this
+as to everything else); the batch table is small and indexed, so one round trip per tenant is cheap.
+Dagster's run storage is read with plain SQL (its ``runs`` table), so nothing here imports Dagster.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+from sqlalchemy import Engine, text
+
+from luna_core.landing import pending_files
+from luna_core.settings import Settings
+
+TENANT_SQL = text(
+    """
+    SELECT max(max_ts) AS newest, max(finished_at) AS last_ingest
+    FROM ingest_batches
+    WHERE tenant_id = :tenant AND finished_at IS NOT NULL
+    """
+)
+DAGSTER_RUNS_SQL = text("SELECT status, count(*) FROM runs GROUP BY status")
+DAGSTER_FAILED_SQL = text(
+    "SELECT pipeline_name, count(*) FROM runs WHERE status = 'FAILURE' AND end_time > :since GROUP BY pipeline_name"
+)
+
+
+@dataclass(frozen=True)
+class TenantFreshness:
+    tenant_id: str
+    newest_reading: float | None  # epoch seconds
+    last_ingest: float | None
+    pending_files: int
+    oldest_pending_age: float  # seconds, 0 when the inbox is empty
+
+
+def tenant_freshness(engine: Engine, settings: Settings) -> list[TenantFreshness]:
+    now = time.time()
+    out = []
+    with engine.begin() as connection:
+        tenants = connection.execute(text("SELECT id FROM tenants WHERE status = 'active' ORDER BY id")).scalars()
+        for tenant in list(tenants):
+            connection.execute(text("SELECT set_config('luna.tenant_id', :t, true)"), {"t": tenant})
+            row = connection.execute(TENANT_SQL, {"tenant": tenant}).one()
+            files = pending_files(settings, tenant)
+            oldest = min((p.stat().st_mtime for p in files), default=now)
+            out.append(
+                TenantFreshness(
+                    tenant,
+                    row.newest.timestamp() if row.newest else None,
+                    row.last_ingest.timestamp() if row.last_ingest else None,
+                    len(files),
+                    max(0.0, now - oldest),
+                )
+            )
+    return out
+
+
+def dagster_runs(engine: Engine, window_seconds: float = 3600) -> tuple[dict[str, int], dict[str, int]]:
+    """(runs by status, failed runs per job within the window) from Dagster's run storage."""
+    with engine.connect() as connection:
+        by_status = {status: count for status, count in connection.execute(DAGSTER_RUNS_SQL)}
+        failed = {
+            job: count for job, count in connection.execute(DAGSTER_FAILED_SQL, {"since": time.time() - window_seconds})
+        }
+    return by_status, failed
+
+
+def disk_usage(paths: dict[str, Path]) -> dict[str, tuple[int, int]]:
+    """(free, total) bytes of the file system holding each existing path."""
+    usage = {}
+    for name, path in paths.items():
+        probe = path
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        found = psutil.disk_usage(str(probe))
+        usage[name] = (found.free, found.total)
+    return usage
