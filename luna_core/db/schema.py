@@ -274,6 +274,84 @@ forecasts = Table(
     Column("issued_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+playbook_rules = Table(
+    "playbook_rules",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    _tenant_fk(),
+    Column("name", Text, nullable=False),
+    Column("strategy", Text, nullable=False),
+    Column("condition", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("action", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("params", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("updated_by", Text),
+    _now(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+playbook_rule_versions = Table(
+    "playbook_rule_versions",
+    metadata,
+    _tenant_fk(primary_key=True),
+    Column("rule_id", BigInteger, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("snapshot", JSONB, nullable=False),
+    Column("changed_by", Text),
+    Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+playbook_schedules = Table(
+    "playbook_schedules",
+    metadata,
+    _tenant_fk(primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("device", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("rule_id", BigInteger),
+    Column("resolution_minutes", SmallInteger, nullable=False),
+    Column("slots", JSONB, nullable=False),
+    Column("naive_cost_eur", Float, nullable=False),
+    Column("optimised_cost_eur", Float, nullable=False),
+    _now(),
+)
+
+playbook_recommendations = Table(
+    "playbook_recommendations",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    _tenant_fk(),
+    Column("day", Date, nullable=False),
+    Column("rule_id", BigInteger),
+    Column("strategy", Text, nullable=False),
+    Column("title_en", Text, nullable=False),
+    Column("title_de", Text, nullable=False),
+    Column("reason_en", Text, nullable=False),
+    Column("reason_de", Text, nullable=False),
+    Column("saving_eur", Float),
+    Column("starts_at", DateTime(timezone=True)),
+    Column("ends_at", DateTime(timezone=True)),
+    _now(),
+)
+
+playbook_savings = Table(
+    "playbook_savings",
+    metadata,
+    _tenant_fk(primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("device", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("naive_eur", Float, nullable=False),
+    Column("optimised_eur", Float, nullable=False),
+    Column("planned_kwh", Float, nullable=False),
+    Column("actual_kwh", Float),
+    Column("actual_eur", Float),
+    Column("realised_eur", Float),
+    Column("settled_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 # Tables whose rows belong to one tenant: each gets tenant_id NOT NULL and an RLS policy.
 TENANT_TABLES = (
     "users",
@@ -290,6 +368,11 @@ TENANT_TABLES = (
     "asset_watermarks",
     "refresh_tokens",
     "forecasts",
+    "playbook_rules",
+    "playbook_rule_versions",
+    "playbook_schedules",
+    "playbook_recommendations",
+    "playbook_savings",
 )
 # Platform tables: shared reference data, no tenant column.
 PLATFORM_TABLES = ("tenants", "market_prices")
@@ -307,3 +390,5 @@ Index("requests_pending", requests.c.status, requests.c.created_at, postgresql_w
 Index("audit_log_tenant_ts", audit_log.c.tenant_id, audit_log.c.ts)
 Index("audit_log_tenant_id", audit_log.c.tenant_id, audit_log.c.id)
 Index("refresh_tokens_user", refresh_tokens.c.user_id)
+Index("playbook_rules_tenant", playbook_rules.c.tenant_id, playbook_rules.c.id)
+Index("playbook_recommendations_tenant_day", playbook_recommendations.c.tenant_id, playbook_recommendations.c.day)
