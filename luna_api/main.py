@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI
 
 from luna_api import errors
 from luna_api.observability import ObservabilityMiddleware, bind_route, configure_logging
-from luna_api.routers import admin, auth, energy, health, ingest, market, models, tenants, users
+from luna_api.routers import admin, auth, energy, health, ingest, market, models, playbook, tenants, users
 from luna_api.schemas import Error
 from luna_core import __version__
 from luna_core.db.engine import app_engine
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.oidc = _oidc(settings)
     app.add_middleware(ObservabilityMiddleware, max_body_bytes=settings.max_request_bytes)
     errors.install(app)
-    for router in (auth, tenants, users, energy, market, ingest, models, admin):
+    for router in (auth, tenants, users, energy, market, ingest, models, playbook, admin):
         app.include_router(router.router, responses=COMMON_ERRORS)
     app.include_router(health.router)
     return app

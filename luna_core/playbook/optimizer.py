@@ -317,26 +317,36 @@ def _heat_pump(request: HeatPumpRequest, curve: PriceCurve, surplus: np.ndarray,
     if leak >= 1:
         raise Infeasible("the building loses heat faster than one slot: raise capacity_kwh_per_k or lower ua_kw_per_k")
     heat = baseline * request.cop * dt
-    # Variables: grid draw (n), PV draw (n), stored heat at each slot boundary (n + 1).
-    size = 3 * n + 1
-    store = slice(2 * n, 3 * n + 1)
+    # Variables: grid draw (n), PV draw (n), stored heat at each slot boundary (n + 1), extra loss (n).
+    # The extra loss is leak x (stored - start) when warmer than at the start and zero when cooler:
+    # letting the building cool below the start is a comfort cut, not a saving, so it earns nothing.
+    size = 4 * n + 1
+    store, loss = slice(2 * n, 3 * n + 1), slice(3 * n + 1, 4 * n + 1)
     upper = np.concatenate(
-        [np.full(n, request.power_kw), np.minimum(surplus, request.power_kw), np.full(n + 1, capacity)]
+        [
+            np.full(n, request.power_kw),
+            np.minimum(surplus, request.power_kw),
+            np.full(n + 1, capacity),
+            np.full(n, np.inf),
+        ]
     )
     lower = np.zeros(size)
     lower[2 * n] = upper[2 * n] = start
     lower[3 * n] = start  # end no colder than it started: no borrowing from tomorrow
-    rows = lil_matrix((2 * n, size))
-    lo, hi = np.zeros(2 * n), np.zeros(2 * n)
+    rows = lil_matrix((3 * n, size))
+    lo, hi = np.zeros(3 * n), np.zeros(3 * n)
     for t in range(n):
-        # e[t+1] = e[t] + cop*dt*p[t] - heat[t] - leak*(e[t] - start)
-        rows[t, 2 * n + t + 1] = 1.0
-        rows[t, 2 * n + t] = -(1.0 - leak)
+        # e[t+1] = e[t] + cop*dt*p[t] - heat[t] - loss[t]
+        rows[t, 2 * n + t + 1], rows[t, 2 * n + t] = 1.0, -1.0
         rows[t, t] = rows[t, n + t] = -request.cop * dt
-        lo[t] = hi[t] = -heat[t] + leak * start
+        rows[t, loss.start + t] = 1.0
+        lo[t] = hi[t] = -heat[t]
         rows[n + t, t] = rows[n + t, n + t] = 1.0
         lo[n + t], hi[n + t] = 0.0, request.power_kw
-    cost = np.concatenate([curve.eur_per_kwh * dt, np.full(n, feed_in * dt), np.zeros(n + 1)])
+        # loss[t] >= leak * (e[t] - start)
+        rows[2 * n + t, loss.start + t], rows[2 * n + t, 2 * n + t] = 1.0, -leak
+        lo[2 * n + t], hi[2 * n + t] = -leak * start, np.inf
+    cost = np.concatenate([curve.eur_per_kwh * dt, np.full(n, feed_in * dt), np.zeros(2 * n + 1)])
     x = _solve(cost, Bounds(lower, upper), [LinearConstraint(rows.tocsr(), lo, hi)])
     if x is None:
         raise Infeasible("no heating plan keeps the building inside the comfort band")

@@ -25,6 +25,8 @@ from luna_core.playbook.optimizer import (
 
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 MAX_SLOTS = 200
+# Far outside any market data, dates would only overflow the day arithmetic.
+FIRST_DAY, LAST_DAY = Day(2000, 1, 1), Day(2100, 12, 31)
 Price = Annotated[float, Field(ge=-500, le=4000)]
 Kw = Annotated[float, Field(ge=0, le=100_000)]
 Moment = datetime | Annotated[str, Field(pattern=HHMM)]
@@ -85,6 +87,10 @@ Simulation = Annotated[EvSimulation | HeatPumpSimulation | BatterySimulation, Fi
 def price_curve(connection: Connection | None, tenant_id: str | None, spec: _Simulation) -> tuple[PriceCurve, str]:
     """The curve to plan on (given prices, or the stored day) and the tenant's timezone."""
     zone, timezone = tenant_zone(connection, tenant_id) if connection is not None and tenant_id else (None, "UTC")
+    if spec.date is not None and not FIRST_DAY <= spec.date <= LAST_DAY:
+        raise Infeasible(f"date must lie between {FIRST_DAY} and {LAST_DAY}")
+    if spec.start is not None and not FIRST_DAY.year <= spec.start.year <= LAST_DAY.year:
+        raise Infeasible(f"start must lie between {FIRST_DAY} and {LAST_DAY}")
     if spec.prices is not None:
         hours = spec.resolution_minutes / 60
         start = spec.start
