@@ -163,15 +163,15 @@ def _ev(inputs, rule, surplus, feed_in, planned, result) -> None:
         result.plans.append(DevicePlan(rule.id, plan))
         window = plan.active_window() or (arrival, arrival)
         active = plan.optimised_kw > 1e-3
+        spans = ", ".join(_span(inputs, a, b) for a, b in windows(active)[:3])
         naive_active = plan.baseline_kw > 1e-3
         prices = inputs.curve.eur_per_mwh
-        span = _span(inputs, *window)
         result.recommendations.append(
             Recommendation(
                 rule.id,
                 rule.strategy,
-                f"Charge {meter.meter_id} {span}",
-                f"{meter.meter_id} laden {span}",
+                f"Charge {meter.meter_id} {spans}",
+                f"{meter.meter_id} laden {spans}",
                 f"{energy:.1f} kWh are needed by {inputs.local(deadline)}. Charging in the {int(active.sum())} "
                 f"cheapest hours (mean {_price(prices[active])}) instead of on arrival at {params.arrival} "
                 f"(mean {_price(prices[naive_active])}) saves {_eur(plan.saving_eur)}.",
@@ -248,12 +248,14 @@ def _heat_pump(inputs, rule, surplus, feed_in, planned, result) -> None:
 
 def _battery(inputs, rule, peak_rule, feed_in, planned, result) -> None:
     params: BatteryParams = typed_params(rule.strategy, rule.params)
-    limit = typed_params(peak_rule.strategy, peak_rule.params).contracted_kw if peak_rule else None
+    peak: PeakParams | None = typed_params(peak_rule.strategy, peak_rule.params) if peak_rule else None
     load = np.nan_to_num(inputs.frame.forecast_kw)
     pv = np.nan_to_num(inputs.pv_kw)
     for meter in _devices(inputs, "battery", params.meter_id):
         if meter.meter_id in planned:
             continue
+        # Peak shaving holds the grid import below the contracted peak with the battery it names.
+        limit = peak.contracted_kw if peak is not None and peak.battery_meter_id == meter.meter_id else None
         request = BatteryRequest(
             capacity_kwh=params.capacity_kwh or 2.0 * meter.max_kw,
             power_kw=meter.max_kw,
@@ -343,20 +345,23 @@ def _pv(inputs, rule, result) -> None:
 
 
 def _negative(inputs, rule, result) -> None:
-    _: NegativePriceParams = typed_params(rule.strategy, rule.params)
+    params: NegativePriceParams = typed_params(rule.strategy, rule.params)
     prices = inputs.curve.eur_per_mwh
     for first, last in _condition_windows(inputs, rule):
         low = float(prices[first:last].min())
+        if low < 0:
+            why_en, why_de = "using power in these hours is paid for", "Stromverbrauch wird in diesen Stunden vergütet"
+        else:
+            limit = f"{params.threshold_eur_mwh:g} €/MWh"
+            why_en, why_de = f"below your threshold of {limit}", f"unter Ihrer Schwelle von {limit}"
         result.recommendations.append(
             Recommendation(
                 rule.id,
                 rule.strategy,
-                f"Negative prices {_span(inputs, first, last)}",
-                f"Negative Preise {_span(inputs, first, last)}",
-                f"The day-ahead price falls to {low:.0f} €/MWh: using power in these hours is paid for. "
-                f"Run whatever can wait.",
-                f"Der Day-Ahead-Preis fällt auf {low:.0f} €/MWh: Stromverbrauch in diesen Stunden wird vergütet. "
-                f"Betreiben Sie jetzt, was warten kann.",
+                f"{'Negative' if low < 0 else 'Low'} prices {_span(inputs, first, last)}",
+                f"{'Negative' if low < 0 else 'Niedrige'} Preise {_span(inputs, first, last)}",
+                f"The day-ahead price falls to {low:.0f} €/MWh, {why_en}. Run whatever can wait.",
+                f"Der Day-Ahead-Preis fällt auf {low:.0f} €/MWh, {why_de}. Betreiben Sie jetzt, was warten kann.",
                 None,
                 inputs.slot_start(first),
                 inputs.slot_start(last),

@@ -47,7 +47,9 @@ class HeatPumpParams(_Params):
 
 class PeakParams(_Params):
     contracted_kw: float = Field(gt=0, le=100_000, description="the grid connection's contracted peak")
-    battery_meter_id: str | None = Field(None, max_length=64)
+    battery_meter_id: str | None = Field(
+        None, max_length=64, description="battery that discharges to hold the limit (with battery_arbitrage on)"
+    )
 
 
 class PvParams(_Params):
