@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from luna_core.db.schema import audit_log, meter_readings, users
+from luna_core.db.schema import audit_log, meter_readings, playbook_rules, users
 from luna_core.db.tenancy import tenant_scope
 from luna_core.energy.kpis import compute_tenant_kpis, store_tenant_kpis
 from luna_core.ingest import ingest_records
@@ -54,12 +54,24 @@ def world(engine, api):
         for key, user in people.items()
     }
     b_user = people[(b, "admin")]
+    from luna_core.playbook.rules import create_rule
+
+    with tenant_scope(engine, b) as connection:
+        b_rule = create_rule(
+            connection, b, name=f"secret-rule-{suffix}", strategy="negative_price_alert", actor=b_user.email
+        )
     # Strings only B's data contains (B's kWh values are checked through A's totals below: a number
     # like 0.123456 can appear inside any long float, such as a market price).
-    secrets = [b, b_meter, b_user.email]
+    secrets = [b, b_meter, b_user.email, b_rule.name]
     from luna_core.model_registry import model_name
 
-    path_values = {"tenant_id": b, "meter_id": b_meter, "user_id": str(b_user.id), "name": model_name(b)}
+    path_values = {
+        "tenant_id": b,
+        "meter_id": b_meter,
+        "user_id": str(b_user.id),
+        "name": model_name(b),
+        "rule_id": str(b_rule.id),
+    }
     yield {"a": a, "b": b, "tokens": tokens, "secrets": secrets, "path_values": path_values}
     delete_tenant(engine, a)
     delete_tenant(engine, b)
@@ -100,6 +112,7 @@ def test_no_route_reveals_or_changes_another_tenant(api, engine, world, role):
     with tenant_scope(engine, world["b"]) as connection:
         before = [connection.execute(select(func.count()).select_from(t)).scalar_one() for t in (meter_readings, users)]
         b_users_active = connection.execute(select(users.c.is_active)).scalars().all()
+        b_rules = connection.execute(select(playbook_rules.c.id, playbook_rules.c.version)).all()
     checked = []
     for method, path, op in _routes(api):
         response = _request(api, method, path, op, world, token)
@@ -111,6 +124,7 @@ def test_no_route_reveals_or_changes_another_tenant(api, engine, world, role):
     with tenant_scope(engine, world["b"]) as connection:
         after = [connection.execute(select(func.count()).select_from(t)).scalar_one() for t in (meter_readings, users)]
         assert connection.execute(select(users.c.is_active)).scalars().all() == b_users_active
+        assert connection.execute(select(playbook_rules.c.id, playbook_rules.c.version)).all() == b_rules
         assert (
             connection.execute(text("SELECT status FROM tenants WHERE id = :b"), {"b": world["b"]}).scalar() == "active"
         )
