@@ -11,6 +11,7 @@ from rich.table import Table
 
 from luna_cli.accounts import audit_app, users_app
 from luna_cli.common import configure_logging, console, one_line_errors, settings_with_database
+from luna_cli.playbook import playbook_app
 
 app = typer.Typer(help="Luna IEMS command line.", no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -19,6 +20,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(playbook_app, name="playbook")
 
 
 @app.callback()

@@ -137,7 +137,10 @@ def test_simulate_ev_finds_the_cheapest_hours_before_the_deadline(api, admin):
     [
         ({"energy_kwh": 60, "arrival": "20:00"}, "only 4.0 h"),
         ({"energy_kwh": 80, "battery_kwh": 60}, "do not fit"),
-        ({"energy_kwh": 10, "arrival": "10:00", "deadline": "09:00"}, "not after the arrival"),
+        (
+            {"energy_kwh": 10, "arrival": (START + timedelta(hours=5)).isoformat(), "deadline": START.isoformat()},
+            "not after the arrival",
+        ),
     ],
 )
 def test_simulate_infeasible_is_422_with_the_reason(api, admin, extra, words):
@@ -145,6 +148,17 @@ def test_simulate_infeasible_is_422_with_the_reason(api, admin, extra, words):
     response = api.post("/playbook/simulate", headers=admin.headers, json=body)
     assert response.status_code == 422
     assert response.json()["error"] == "infeasible" and words in response.json()["detail"]
+
+
+def test_simulate_overnight_deadline_means_the_next_morning(api, admin):
+    body = {"device": "ev", "energy_kwh": 11, "power_kw": 11, "prices": PRICES, "start": START.isoformat()}
+    result = api.post(
+        "/playbook/simulate", headers=admin.headers, json={**body, "arrival": "18:00", "deadline": "07:00"}
+    )
+    assert result.status_code == 200, result.text
+    assert "before the deadline" in result.json()["reason"]
+    charged = [i for i, s in enumerate(result.json()["plan"]) if s["optimised_kw"] > 1e-6]
+    assert charged == [23]  # the cheapest hour from 18:00 to the end of the prices (82 EUR/MWh at 23:00)
 
 
 def test_simulate_battery_and_heat_pump(api, admin):

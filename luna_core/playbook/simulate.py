@@ -25,6 +25,7 @@ from luna_core.playbook.optimizer import (
 
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 MAX_SLOTS = 200
+DEFAULT_TZ = "Europe/Berlin"
 # Far outside any market data, dates would only overflow the day arithmetic.
 FIRST_DAY, LAST_DAY = Day(2000, 1, 1), Day(2100, 12, 31)
 Price = Annotated[float, Field(ge=-500, le=4000)]
@@ -43,6 +44,7 @@ class _Simulation(BaseModel):
     resolution_minutes: Literal[15, 60] = 60
     pv_surplus_kw: list[Kw] | None = Field(None, max_length=MAX_SLOTS, description="PV output beyond the load")
     feed_in_eur_kwh: float = Field(0.0, ge=0, le=1)
+    timezone: str | None = Field(None, max_length=64, description="for local HH:MM times; default: the tenant's")
 
 
 class EvSimulation(_Simulation):
@@ -86,7 +88,13 @@ Simulation = Annotated[EvSimulation | HeatPumpSimulation | BatterySimulation, Fi
 
 def price_curve(connection: Connection | None, tenant_id: str | None, spec: _Simulation) -> tuple[PriceCurve, str]:
     """The curve to plan on (given prices, or the stored day) and the tenant's timezone."""
-    zone, timezone = tenant_zone(connection, tenant_id) if connection is not None and tenant_id else (None, "UTC")
+    zone, timezone = tenant_zone(connection, tenant_id) if connection is not None and tenant_id else (None, DEFAULT_TZ)
+    if spec.timezone:
+        try:
+            ZoneInfo(spec.timezone)
+        except (ValueError, KeyError):
+            raise Infeasible(f"unknown timezone {spec.timezone!r}, e.g. Europe/Berlin") from None
+        timezone = spec.timezone
     if spec.date is not None and not FIRST_DAY <= spec.date <= LAST_DAY:
         raise Infeasible(f"date must lie between {FIRST_DAY} and {LAST_DAY}")
     if spec.start is not None and not FIRST_DAY.year <= spec.start.year <= LAST_DAY.year:
@@ -150,8 +158,11 @@ def simulate(connection: Connection | None, tenant_id: str | None, spec: _Simula
     if isinstance(spec, EvSimulation):
         arrival = _moment(spec.arrival, curve, timezone)
         deadline = _moment(spec.deadline, curve, timezone)
+        if isinstance(spec.deadline, str) and deadline is not None and deadline <= (arrival or curve.starts[0]):
+            deadline += timedelta(days=1)  # "leave at 07:00" after arriving at 18:00 means the next morning
         if arrival is not None and deadline is not None and deadline <= arrival:
             raise Infeasible(f"the deadline {deadline.isoformat()} is not after the arrival {arrival.isoformat()}")
+        end = curve.starts[-1] + timedelta(hours=curve.hours)
         request = EvRequest(
             energy_kwh=spec.energy_kwh,
             power_kw=spec.power_kw,
@@ -161,7 +172,10 @@ def simulate(connection: Connection | None, tenant_id: str | None, spec: _Simula
             battery_kwh=spec.battery_kwh,
             contiguous=spec.contiguous,
         )
-        return optimise(request, curve, surplus_array, spec.feed_in_eur_kwh)
+        plan = optimise(request, curve, surplus_array, spec.feed_in_eur_kwh)
+        if deadline is not None and deadline > end:
+            plan.notes.append(f"the prices end at {end.isoformat()}, before the deadline: charging is planned by then")
+        return plan
     if isinstance(spec, HeatPumpSimulation):
         baseline = _series(spec.baseline_kw, n, "baseline_kw")
         if baseline is None:
