@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test install services lint format bench bench-quick bench-api clean
+.PHONY: demo test install services lint format bench bench-quick bench-api bench-playbook clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench-quick: install services
 ## make bench-api: /readings/aggregate over HTTP vs the bare SQL, 100 tenants x 1 year hourly
 bench-api: install services
 	$(BIN)/python bench/api.py
+
+## make bench-playbook: optimised vs naive plans, 100 simulated tenants x 90 days (no database)
+bench-playbook: install
+	$(BIN)/python bench/playbook.py
 
 clean:
 	rm -rf $(VENV) .luna .pytest_cache .ruff_cache
