@@ -19,7 +19,7 @@ from datetime import datetime
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import lil_matrix
+from scipy.sparse import csr_matrix, hstack, lil_matrix
 
 TOLERANCE = 1e-6
 
@@ -170,11 +170,43 @@ def _surplus(pv_surplus_kw: np.ndarray | None, curve: PriceCurve) -> np.ndarray:
 
 
 def draw_cost(kw: np.ndarray, curve: PriceCurve, surplus_kw: np.ndarray, feed_in_eur_kwh: float) -> float:
-    """EUR for drawing ``kw`` per slot: PV surplus at the feed-in tariff, the rest at the price,
-    whichever is cheaper first (the same rule the optimiser follows)."""
-    price = curve.eur_per_kwh
-    from_pv = np.where(price > feed_in_eur_kwh, np.minimum(kw, surplus_kw), 0.0)
-    return float(((kw - from_pv) * price + from_pv * feed_in_eur_kwh).sum() * curve.hours)
+    """EUR for drawing ``kw`` per slot: the PV surplus first (it would have earned the feed-in tariff),
+    the rest from the grid at the price. One meter cannot import and export at once."""
+    from_pv = np.minimum(kw, surplus_kw)
+    return float(((kw - from_pv) * curve.eur_per_kwh + from_pv * feed_in_eur_kwh).sum() * curve.hours)
+
+
+def _pv_first(problem: tuple, n: int, surplus: np.ndarray, power: float, curve: PriceCurve, feed_in: float) -> tuple:
+    """Grid draw only once the PV surplus is used up. Only where the grid is cheaper than the feed-in
+    tariff would the LP rather import while exporting PV (one meter cannot); there a binary per slot
+    says "grid on" (then the surplus is drawn first) or "grid off". Variables 0..n-1 are grid draw,
+    n..2n-1 PV draw."""
+    cost, lower, upper, integrality, constraints = problem
+    concave = np.flatnonzero((surplus > 0) & (curve.eur_per_kwh < feed_in))
+    if not len(concave):
+        return problem
+    size, k = len(cost), len(concave)
+    padded = [LinearConstraint(hstack([c.A, csr_matrix((c.A.shape[0], k))]).tocsr(), c.lb, c.ub) for c in constraints]
+    rows = lil_matrix((2 * k, size + k))
+    for j, t in enumerate(concave):
+        rows[2 * j, t], rows[2 * j, size + j] = 1.0, -power  # grid <= P * on
+        rows[2 * j + 1, n + t], rows[2 * j + 1, size + j] = 1.0, -min(surplus[t], power)  # PV >= surplus * on
+    bounds_lo = np.tile([-np.inf, 0.0], k)
+    bounds_hi = np.tile([0.0, np.inf], k)
+    base_integrality = np.zeros(size) if integrality is None else integrality
+    return (
+        np.concatenate([cost, np.zeros(k)]),
+        np.concatenate([lower, np.zeros(k)]),
+        np.concatenate([upper, np.ones(k)]),
+        np.concatenate([base_integrality, np.ones(k)]),
+        [*padded, LinearConstraint(rows.tocsr(), bounds_lo, bounds_hi)],
+    )
+
+
+def _solve_problem(problem: tuple, size: int) -> np.ndarray | None:
+    cost, lower, upper, integrality, constraints = problem
+    x = _solve(cost, Bounds(lower, upper), constraints, integrality)
+    return None if x is None else x[:size]
 
 
 def _check_positive(**values: float) -> None:
@@ -274,12 +306,14 @@ def _ev(request: EvRequest, curve: PriceCurve, surplus: np.ndarray, feed_in: flo
         rows[2 * n + 1, 2 * n :] = 1.0
         lower_b.append(1.0)
         upper_b.append(1.0)
-    x = _solve(
+    problem = (
         cost,
-        Bounds(np.zeros(size), upper),
-        [LinearConstraint(rows.tocsr(), np.array(lower_b), np.array(upper_b))],
+        np.zeros(size),
+        upper,
         integrality,
+        [LinearConstraint(rows.tocsr(), np.array(lower_b), np.array(upper_b))],
     )
+    x = _solve_problem(_pv_first(problem, n, surplus, power, curve, feed_in), size)
     if x is None:
         raise Infeasible("no charging plan meets the energy need before the deadline")
     kw = np.clip(x[:n] + x[n : 2 * n], 0.0, power)
@@ -347,7 +381,8 @@ def _heat_pump(request: HeatPumpRequest, curve: PriceCurve, surplus: np.ndarray,
         rows[2 * n + t, loss.start + t], rows[2 * n + t, 2 * n + t] = 1.0, -leak
         lo[2 * n + t], hi[2 * n + t] = -leak * start, np.inf
     cost = np.concatenate([curve.eur_per_kwh * dt, np.full(n, feed_in * dt), np.zeros(2 * n + 1)])
-    x = _solve(cost, Bounds(lower, upper), [LinearConstraint(rows.tocsr(), lo, hi)])
+    problem = (cost, lower, upper, None, [LinearConstraint(rows.tocsr(), lo, hi)])
+    x = _solve_problem(_pv_first(problem, n, surplus, request.power_kw, curve, feed_in), size)
     if x is None:
         raise Infeasible("no heating plan keeps the building inside the comfort band")
     kw = np.clip(x[:n] + x[n : 2 * n], 0.0, request.power_kw)
@@ -409,10 +444,11 @@ def _battery(request: BatteryRequest, curve: PriceCurve) -> Plan:
     power, capacity = request.power_kw, request.capacity_kwh
     charge0, discharge0, state0 = naive_battery(request, curve, load, pv)
     net = load - pv
-    # Variables: charge c, discharge d, import g, export x (n each), state s (n + 1), mode b (n, binary).
+    # Variables: charge c, discharge d, import g, export x (n each), state s (n + 1), battery mode b and
+    # grid direction z (n each, binary: one meter never imports and exports in the same slot).
     c, d, g, x = (slice(i * n, (i + 1) * n) for i in range(4))
-    s, b = slice(4 * n, 5 * n + 1), slice(5 * n + 1, 6 * n + 1)
-    size = 6 * n + 1
+    s, b, z = slice(4 * n, 5 * n + 1), slice(5 * n + 1, 6 * n + 1), slice(6 * n + 1, 7 * n + 1)
+    size = 7 * n + 1
     lower, upper = np.zeros(size), np.zeros(size)
     upper[c] = upper[d] = power
     upper[g] = np.inf if request.grid_limit_kw is None else request.grid_limit_kw
@@ -423,9 +459,10 @@ def _battery(request: BatteryRequest, curve: PriceCurve) -> Plan:
     # End no emptier than the naive plan (than the start, when the naive plan breaks the grid limit).
     end_floor = state0[-1] if naive_ok else min(state0[0], state0[-1])
     lower[s.stop - 1] = max(lower[s.stop - 1], end_floor - TOLERANCE)
-    upper[b] = 1.0
-    rows = lil_matrix((4 * n, size))
-    lo, hi = np.zeros(4 * n), np.zeros(4 * n)
+    upper[b] = upper[z] = 1.0
+    rows = lil_matrix((6 * n, size))
+    lo, hi = np.zeros(6 * n), np.zeros(6 * n)
+    import_cap = load + power + pv  # no slot can import more
     for t in range(n):
         # import - export - charge + discharge = load - pv
         rows[t, g.start + t], rows[t, x.start + t] = 1.0, -1.0
@@ -439,11 +476,16 @@ def _battery(request: BatteryRequest, curve: PriceCurve) -> Plan:
         lo[2 * n + t], hi[2 * n + t] = -np.inf, 0.0
         rows[3 * n + t, d.start + t], rows[3 * n + t, b.start + t] = 1.0, power
         lo[3 * n + t], hi[3 * n + t] = -np.inf, power
+        # import <= cap * z, export <= pv * (1 - z)
+        rows[4 * n + t, g.start + t], rows[4 * n + t, z.start + t] = 1.0, -import_cap[t]
+        lo[4 * n + t], hi[4 * n + t] = -np.inf, 0.0
+        rows[5 * n + t, x.start + t], rows[5 * n + t, z.start + t] = 1.0, pv[t]
+        lo[5 * n + t], hi[5 * n + t] = -np.inf, pv[t]
     cost = np.zeros(size)
     cost[g] = curve.eur_per_kwh * dt
     cost[x] = -request.feed_in_eur_kwh * dt
     integrality = np.zeros(size)
-    integrality[b] = 1
+    integrality[b] = integrality[z] = 1
     solution = _solve(cost, Bounds(lower, upper), [LinearConstraint(rows.tocsr(), lo, hi)], integrality)
     if solution is None:
         if request.grid_limit_kw is not None:
