@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test install services lint format bench bench-quick bench-api bench-load clean
+.PHONY: demo test install services lint format bench bench-quick bench-api bench-load bench-playbook clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,9 @@ bench-api: install services
 ## make bench-load: mixed API traffic from 50 simulated customers over loopback, real auth
 bench-load: install services
 	$(BIN)/python bench/load.py
+## make bench-playbook: optimised vs naive plans, 100 simulated tenants x 90 days (no database)
+bench-playbook: install
+	$(BIN)/python bench/playbook.py
 
 clean:
 	rm -rf $(VENV) .luna .pytest_cache .ruff_cache

@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI
 
 from luna_api import errors, metrics
 from luna_api.observability import ObservabilityMiddleware, bind_route, configure_logging
-from luna_api.routers import admin, auth, energy, health, ingest, luna, market, models, tenants, users
+from luna_api.routers import admin, auth, energy, health, ingest, luna, market, models, playbook, tenants, users
 from luna_api.schemas import Error
 from luna_core import __version__
 from luna_core.db.engine import app_engine
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
     metrics.install(app.state.engine, settings)
     app.add_middleware(ObservabilityMiddleware, max_body_bytes=settings.max_request_bytes)
     errors.install(app)
-    for router in (auth, tenants, users, energy, market, ingest, models, admin, luna):
+    for router in (auth, tenants, users, energy, market, ingest, models, playbook, admin, luna):
         app.include_router(router.router, responses=COMMON_ERRORS)
     app.include_router(health.router)
     return app

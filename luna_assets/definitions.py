@@ -4,9 +4,17 @@ from dagster import Definitions, in_process_executor, multiprocess_executor
 
 from luna_assets.checks import ALL_CHECKS
 from luna_assets.energy import consumption_hourly, meter_readings, tenant_kpis
-from luna_assets.jobs import energy_job, forecast_job, forecast_retrain_job, global_model_job, market_job
+from luna_assets.jobs import (
+    energy_job,
+    forecast_job,
+    forecast_retrain_job,
+    global_model_job,
+    market_job,
+    playbook_job,
+)
 from luna_assets.market import day_ahead_prices
 from luna_assets.ml import global_load_model, load_forecast, load_forecast_model
+from luna_assets.playbook import recommendations
 from luna_core.settings import Settings, get_settings
 from resources import build_resources
 from sensors.drift import forecast_drift_sensor
@@ -19,6 +27,7 @@ from sensors.schedules import (
     forecast_retrain_schedule,
     global_model_schedule,
     market_daily_schedule,
+    playbook_daily_schedule,
 )
 from sensors.tenants import tenant_registry_sensor
 
@@ -30,6 +39,7 @@ ASSETS = [
     global_load_model,
     load_forecast_model,
     load_forecast,
+    recommendations,
 ]
 
 
@@ -40,7 +50,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     return Definitions(
         assets=ASSETS,
         asset_checks=ALL_CHECKS,
-        jobs=[energy_job, market_job, forecast_retrain_job, forecast_job, global_model_job],
+        jobs=[energy_job, market_job, forecast_retrain_job, forecast_job, global_model_job, playbook_job],
         sensors=[
             tenant_registry_sensor,
             landing_files_sensor,
@@ -56,6 +66,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             forecast_daily_schedule,
             forecast_retrain_schedule,
             global_model_schedule,
+            playbook_daily_schedule,
         ],
         resources=build_resources(settings),
         executor=executor,

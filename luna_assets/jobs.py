@@ -30,3 +30,10 @@ global_model_job = define_asset_job(
     selection=AssetSelection.assets("global_load_model"),
     description="Retrain the global load-shape model from the shared anonymised profiles.",
 )
+
+playbook_job = define_asset_job(
+    "playbook_refresh",
+    selection=AssetSelection.assets("recommendations"),
+    partitions_def=tenants_partitions,
+    description="Plan tomorrow's flexible devices, refresh recommendations, settle the savings ledger (one tenant).",
+)

@@ -13,6 +13,7 @@ from luna_cli.accounts import audit_app, users_app
 from luna_cli.common import configure_logging, console, one_line_errors, settings_with_database
 from luna_cli.deploy import deploy_app
 from luna_cli.ops import backup_command, restore_command, storage_app
+from luna_cli.playbook import playbook_app
 
 app = typer.Typer(help="Luna IEMS command line.", no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -25,6 +26,7 @@ app.add_typer(storage_app, name="storage")
 app.add_typer(deploy_app, name="deploy")
 app.command("backup")(one_line_errors(backup_command))
 app.command("restore")(one_line_errors(restore_command))
+app.add_typer(playbook_app, name="playbook")
 
 
 @app.callback()

@@ -2,7 +2,14 @@
 
 from dagster import DefaultScheduleStatus, ScheduleEvaluationContext, schedule
 
-from luna_assets.jobs import energy_job, forecast_job, forecast_retrain_job, global_model_job, market_job
+from luna_assets.jobs import (
+    energy_job,
+    forecast_job,
+    forecast_retrain_job,
+    global_model_job,
+    market_job,
+    playbook_job,
+)
 from luna_assets.partitions import tenants_partitions
 from sensors.tenants import tenant_run_request
 
@@ -68,3 +75,14 @@ def forecast_retrain_schedule(context: ScheduleEvaluationContext):
 )
 def global_model_schedule(context: ScheduleEvaluationContext):
     return {}
+
+
+@schedule(
+    name="playbook_daily",
+    job=playbook_job,
+    cron_schedule="45 13 * * *",  # after the prices (13:15) and the load forecast (13:30)
+    execution_timezone="Europe/Berlin",
+    default_status=DefaultScheduleStatus.RUNNING,
+)
+def playbook_daily_schedule(context: ScheduleEvaluationContext):
+    return _per_tenant(context, "daily playbook", "playbook")

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from luna_core.db.schema import audit_log, chat_messages, feedback, meter_readings, users
+from luna_core.db.schema import audit_log, chat_messages, feedback, meter_readings, playbook_rules, users
 from luna_core.db.tenancy import tenant_scope
 from luna_core.energy.kpis import compute_tenant_kpis, store_tenant_kpis
 from luna_core.ingest import ingest_records
@@ -56,14 +56,18 @@ def world(engine, api):
         for key, user in people.items()
     }
     b_user = people[(b, "admin")]
-    # B's admin has asked Luna something: a session and an answer A must neither see nor rate.
+    # B's admin has asked Luna something and keeps a playbook rule: A must neither see nor touch them.
     from luna_core.luna import NoDocuments, ask
+    from luna_core.playbook.rules import create_rule
 
     with tenant_scope(engine, b) as connection:
         b_asked = ask(connection, b, str(b_user.id), f"secret-question-{suffix}?", retriever=NoDocuments())
+        b_rule = create_rule(
+            connection, b, name=f"secret-rule-{suffix}", strategy="negative_price_alert", actor=b_user.email
+        )
     # Strings only B's data contains (B's kWh values are checked through A's totals below: a number
     # like 0.123456 can appear inside any long float, such as a market price).
-    secrets = [b, b_meter, b_user.email, f"secret-question-{suffix}"]
+    secrets = [b, b_meter, b_user.email, f"secret-question-{suffix}", b_rule.name]
     from luna_core.model_registry import model_name
 
     path_values = {
@@ -72,6 +76,7 @@ def world(engine, api):
         "user_id": str(b_user.id),
         "name": model_name(b),
         "session_id": str(b_asked.session_id),
+        "rule_id": str(b_rule.id),
     }
     yield {
         "a": a,
@@ -124,6 +129,7 @@ def test_no_route_reveals_or_changes_another_tenant(api, engine, world, role):
     with tenant_scope(engine, world["b"]) as connection:
         before = [connection.execute(select(func.count()).select_from(t)).scalar_one() for t in B_TABLES]
         b_users_active = connection.execute(select(users.c.is_active)).scalars().all()
+        b_rules = connection.execute(select(playbook_rules.c.id, playbook_rules.c.version)).all()
     checked = []
     for method, path, op in _routes(api):
         response = _request(api, method, path, op, world, token)
@@ -135,6 +141,7 @@ def test_no_route_reveals_or_changes_another_tenant(api, engine, world, role):
     with tenant_scope(engine, world["b"]) as connection:
         after = [connection.execute(select(func.count()).select_from(t)).scalar_one() for t in B_TABLES]
         assert connection.execute(select(users.c.is_active)).scalars().all() == b_users_active
+        assert connection.execute(select(playbook_rules.c.id, playbook_rules.c.version)).all() == b_rules
         assert (
             connection.execute(text("SELECT status FROM tenants WHERE id = :b"), {"b": world["b"]}).scalar() == "active"
         )

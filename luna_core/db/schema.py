@@ -287,6 +287,23 @@ chat_sessions = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+playbook_rules = Table(
+    "playbook_rules",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    _tenant_fk(),
+    Column("name", Text, nullable=False),
+    Column("strategy", Text, nullable=False),
+    Column("condition", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("action", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("params", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("updated_by", Text),
+    _now(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 chat_messages = Table(
     "chat_messages",
     metadata,
@@ -337,6 +354,67 @@ feedback = Table(
     UniqueConstraint("answer_id", "user_id", name="feedback_once_per_user"),
 )
 
+playbook_rule_versions = Table(
+    "playbook_rule_versions",
+    metadata,
+    _tenant_fk(primary_key=True),
+    Column("rule_id", BigInteger, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("snapshot", JSONB, nullable=False),
+    Column("changed_by", Text),
+    Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+playbook_schedules = Table(
+    "playbook_schedules",
+    metadata,
+    _tenant_fk(primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("device", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("rule_id", BigInteger),
+    Column("resolution_minutes", SmallInteger, nullable=False),
+    Column("slots", JSONB, nullable=False),
+    Column("naive_cost_eur", Float, nullable=False),
+    Column("optimised_cost_eur", Float, nullable=False),
+    _now(),
+)
+
+playbook_recommendations = Table(
+    "playbook_recommendations",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    _tenant_fk(),
+    Column("day", Date, nullable=False),
+    Column("rule_id", BigInteger),
+    Column("strategy", Text, nullable=False),
+    Column("title_en", Text, nullable=False),
+    Column("title_de", Text, nullable=False),
+    Column("reason_en", Text, nullable=False),
+    Column("reason_de", Text, nullable=False),
+    Column("saving_eur", Float),
+    Column("starts_at", DateTime(timezone=True)),
+    Column("ends_at", DateTime(timezone=True)),
+    _now(),
+)
+
+playbook_savings = Table(
+    "playbook_savings",
+    metadata,
+    _tenant_fk(primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("device", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("naive_eur", Float, nullable=False),
+    Column("optimised_eur", Float, nullable=False),
+    Column("planned_kwh", Float, nullable=False),
+    Column("actual_kwh", Float),
+    Column("actual_eur", Float),
+    Column("realised_eur", Float),
+    Column("settled_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 # Tables whose rows belong to one tenant: each gets tenant_id NOT NULL and an RLS policy.
 TENANT_TABLES = (
     "users",
@@ -357,6 +435,11 @@ TENANT_TABLES = (
     "chat_messages",
     "retrieval_telemetry",
     "feedback",
+    "playbook_rules",
+    "playbook_rule_versions",
+    "playbook_schedules",
+    "playbook_recommendations",
+    "playbook_savings",
 )
 # Platform tables: shared reference data, no tenant column.
 PLATFORM_TABLES = ("tenants", "market_prices")
@@ -378,3 +461,5 @@ Index("chat_sessions_tenant_user", chat_sessions.c.tenant_id, chat_sessions.c.us
 Index("chat_messages_session", chat_messages.c.session_id, chat_messages.c.created_at)
 Index("retrieval_telemetry_tenant_created", retrieval_telemetry.c.tenant_id, retrieval_telemetry.c.created_at)
 Index("feedback_tenant_updated", feedback.c.tenant_id, feedback.c.updated_at)
+Index("playbook_rules_tenant", playbook_rules.c.tenant_id, playbook_rules.c.id)
+Index("playbook_recommendations_tenant_day", playbook_recommendations.c.tenant_id, playbook_recommendations.c.day)

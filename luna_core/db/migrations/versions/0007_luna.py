@@ -1,7 +1,7 @@
 """Luna, the assistant: chat sessions and messages per user, retrieval telemetry of every question,
 and feedback on answers. Every table is tenant-owned with the same forced RLS policy as the rest.
 
-Revision ID: 0009_luna
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-25
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from alembic import context, op
 
-revision = "0009_luna"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,116 @@
+"""Request and response models of /playbook (the contract in the team brief)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from luna_core.playbook.strategies import strategy_keys
+
+StrategyKey = Literal[tuple(strategy_keys())]  # type: ignore[valid-type]
+NAME = r"^[^\x00-\x1f\x7f]+$"
+
+
+class RuleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200, pattern=NAME)
+    strategy: StrategyKey = Field(description="a built-in strategy (GET /playbook/strategies) or 'custom'")
+    condition: dict[str, Any] | None = Field(None, description="default: the strategy's; required for custom")
+    action: dict[str, Any] | None = Field(None, description="default: the strategy's; required for custom")
+    params: dict[str, Any] | None = Field(None, description="the strategy's params; missing ones take defaults")
+    enabled: bool = True
+
+
+class RulePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, min_length=1, max_length=200, pattern=NAME)
+    condition: dict[str, Any] | None = None
+    action: dict[str, Any] | None = None
+    params: dict[str, Any] | None = Field(None, description="merged into the current params")
+    enabled: bool | None = None
+
+
+class RuleOut(BaseModel):
+    id: int
+    name: str
+    strategy: str
+    condition: dict[str, Any]
+    action: dict[str, Any]
+    params: dict[str, Any]
+    enabled: bool
+    version: int
+    updated_at: datetime
+
+
+class StrategyOut(BaseModel):
+    key: str
+    name_en: str
+    name_de: str
+    description_en: str
+    description_de: str
+    default_params: dict[str, Any]
+    condition: dict[str, Any]
+    action: dict[str, Any]
+
+
+class RecommendationOut(BaseModel):
+    id: int
+    rule_id: int | None
+    strategy: str
+    title_en: str
+    title_de: str
+    reason_en: str
+    reason_de: str
+    saving_eur: float | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+
+
+class RecommendationsOut(BaseModel):
+    date: date | None
+    items: list[RecommendationOut]
+
+
+class SlotOut(BaseModel):
+    start: datetime
+    price_eur_mwh: float
+    baseline_kw: float = Field(description="the naive plan (battery: + charge, - discharge)")
+    optimised_kw: float
+    device: str
+
+
+class ScheduleOut(BaseModel):
+    date: date | None
+    slots: list[SlotOut]
+    naive_cost_eur: float
+    optimised_cost_eur: float
+    saving_eur: float
+
+
+class SavingsItem(BaseModel):
+    period: date = Field(description="the day, or the first day of the month")
+    naive_eur: float
+    optimised_eur: float
+    saving_eur: float
+    realised_eur: float | None = Field(description="from the device meters once the day is over; null until then")
+
+
+class SavingsOut(BaseModel):
+    granularity: Literal["day", "month"]
+    items: list[SavingsItem]
+    total_saving_eur: float
+    total_realised_eur: float | None
+
+
+class SimulationOut(BaseModel):
+    feasible: bool
+    reason: str | None
+    device: str
+    plan: list[SlotOut]
+    naive_cost_eur: float
+    optimised_cost_eur: float
+    saving_eur: float
+    naive_kwh: float
+    optimised_kwh: float

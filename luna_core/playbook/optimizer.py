@@ -1,0 +1,527 @@
+"""Day-ahead schedules for flexible devices: a linear (or mixed-integer) program per device, solved
+by HiGHS through ``scipy.optimize.milp``.
+
+Every request also has a naive plan (EV: charge at full power on arrival; heat pump: heat on demand;
+battery: charge from PV surplus, discharge into the site's load). The naive plan is always feasible
+for the optimiser (same energy, same end state), so the optimised plan never costs more; where
+solver tolerance would make it a hair dearer, the naive plan is returned instead.
+
+Costs: grid energy at the day-ahead price (EUR/MWh / 1000 per kWh); energy taken from a PV surplus
+costs the feed-in tariff it no longer earns. The cheaper of the two is used first.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import csr_matrix, hstack, lil_matrix
+
+TOLERANCE = 1e-6
+
+
+class Infeasible(ValueError):
+    """The request cannot be met; the message says why in plain words."""
+
+
+@dataclass(frozen=True)
+class PriceCurve:
+    """Equal-length delivery slots: UTC starts and EUR/MWh."""
+
+    starts: tuple[datetime, ...]
+    eur_per_mwh: np.ndarray
+    hours: float = 1.0
+
+    def __post_init__(self) -> None:
+        prices = np.asarray(self.eur_per_mwh, dtype=float)
+        object.__setattr__(self, "eur_per_mwh", prices)
+        if len(self.starts) != len(prices) or len(prices) == 0:
+            raise Infeasible("the price curve needs one price per slot and at least one slot")
+        if not np.all(np.isfinite(prices)):
+            raise Infeasible("every price must be a finite number")
+        if not 0 < self.hours <= 24:
+            raise Infeasible("slots must be between a minute and a day long")
+
+    def __len__(self) -> int:
+        return len(self.eur_per_mwh)
+
+    @property
+    def eur_per_kwh(self) -> np.ndarray:
+        return self.eur_per_mwh / 1000.0
+
+
+@dataclass(frozen=True)
+class EvRequest:
+    """Charge ``energy_kwh`` into the car between slot ``arrival`` and slot ``deadline`` (exclusive)."""
+
+    energy_kwh: float
+    power_kw: float
+    arrival: int = 0
+    deadline: int | None = None
+    efficiency: float = 1.0
+    battery_kwh: float | None = None
+    contiguous: bool = False
+    device: str = "ev"
+    kind: str = "ev"
+
+
+@dataclass(frozen=True)
+class HeatPumpRequest:
+    """Heat the building as the baseline does, shifted within a comfort band.
+
+    The building is a heat store: ``capacity_kwh_per_k`` per kelvin between ``comfort_min_c`` and
+    ``comfort_max_c``; warmer than ``start_c`` it loses ``ua_kw_per_k`` per kelvin more heat."""
+
+    baseline_kw: tuple[float, ...]
+    power_kw: float
+    cop: float = 3.0
+    capacity_kwh_per_k: float = 10.0
+    ua_kw_per_k: float = 0.25
+    comfort_min_c: float = 20.0
+    comfort_max_c: float = 22.0
+    start_c: float = 21.0
+    device: str = "heat_pump"
+    kind: str = "heat_pump"
+
+
+@dataclass(frozen=True)
+class BatteryRequest:
+    """Charge and discharge a battery against the site's load and PV; grid import priced, export
+    earns ``feed_in_eur_kwh`` (PV only: the battery never discharges into the grid)."""
+
+    capacity_kwh: float
+    power_kw: float
+    load_kw: tuple[float, ...]
+    pv_kw: tuple[float, ...] | None = None
+    efficiency: float = 0.9  # round trip
+    soc_start: float = 0.5
+    soc_min: float = 0.05
+    grid_limit_kw: float | None = None
+    feed_in_eur_kwh: float = 0.0
+    device: str = "battery"
+    kind: str = "battery"
+
+
+DeviceRequest = EvRequest | HeatPumpRequest | BatteryRequest
+
+
+@dataclass
+class Plan:
+    device: str
+    kind: str
+    curve: PriceCurve
+    baseline_kw: np.ndarray
+    optimised_kw: np.ndarray
+    naive_cost_eur: float
+    optimised_cost_eur: float
+    solve_seconds: float
+    state_kwh: np.ndarray | None = None  # battery energy or stored heat at each slot boundary
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def saving_eur(self) -> float:
+        return self.naive_cost_eur - self.optimised_cost_eur
+
+    @property
+    def optimised_kwh(self) -> float:
+        return float(np.clip(self.optimised_kw, 0, None).sum() * self.curve.hours)
+
+    @property
+    def naive_kwh(self) -> float:
+        return float(np.clip(self.baseline_kw, 0, None).sum() * self.curve.hours)
+
+    def active_window(self) -> tuple[int, int] | None:
+        """First and last+1 slot in which the optimised plan draws power."""
+        active = np.flatnonzero(self.optimised_kw > 1e-3)
+        return (int(active[0]), int(active[-1]) + 1) if len(active) else None
+
+
+def optimise(
+    request: DeviceRequest,
+    curve: PriceCurve,
+    pv_surplus_kw: np.ndarray | None = None,
+    feed_in_eur_kwh: float = 0.0,
+) -> Plan:
+    """The cheapest plan for one device on one price curve; raises ``Infeasible`` with the reason."""
+    started = time.perf_counter()
+    if isinstance(request, EvRequest):
+        plan = _ev(request, curve, _surplus(pv_surplus_kw, curve), feed_in_eur_kwh)
+    elif isinstance(request, HeatPumpRequest):
+        plan = _heat_pump(request, curve, _surplus(pv_surplus_kw, curve), feed_in_eur_kwh)
+    elif isinstance(request, BatteryRequest):
+        plan = _battery(request, curve)
+    else:  # pragma: no cover - the union above is closed
+        raise TypeError(f"unknown device request {type(request).__name__}")
+    plan.solve_seconds = time.perf_counter() - started
+    return plan
+
+
+def _surplus(pv_surplus_kw: np.ndarray | None, curve: PriceCurve) -> np.ndarray:
+    if pv_surplus_kw is None:
+        return np.zeros(len(curve))
+    surplus = np.asarray(pv_surplus_kw, dtype=float)
+    if surplus.shape != (len(curve),):
+        raise Infeasible(f"the PV surplus needs {len(curve)} values, one per price slot, got {surplus.size}")
+    return np.clip(np.nan_to_num(surplus), 0.0, None)
+
+
+def draw_cost(kw: np.ndarray, curve: PriceCurve, surplus_kw: np.ndarray, feed_in_eur_kwh: float) -> float:
+    """EUR for drawing ``kw`` per slot: the PV surplus first (it would have earned the feed-in tariff),
+    the rest from the grid at the price. One meter cannot import and export at once."""
+    from_pv = np.minimum(kw, surplus_kw)
+    return float(((kw - from_pv) * curve.eur_per_kwh + from_pv * feed_in_eur_kwh).sum() * curve.hours)
+
+
+def _pv_first(problem: tuple, n: int, surplus: np.ndarray, power: float, curve: PriceCurve, feed_in: float) -> tuple:
+    """Grid draw only once the PV surplus is used up. Only where the grid is cheaper than the feed-in
+    tariff would the LP rather import while exporting PV (one meter cannot); there a binary per slot
+    says "grid on" (then the surplus is drawn first) or "grid off". Variables 0..n-1 are grid draw,
+    n..2n-1 PV draw."""
+    cost, lower, upper, integrality, constraints = problem
+    concave = np.flatnonzero((surplus > 0) & (curve.eur_per_kwh < feed_in))
+    if not len(concave):
+        return problem
+    size, k = len(cost), len(concave)
+    padded = [LinearConstraint(hstack([c.A, csr_matrix((c.A.shape[0], k))]).tocsr(), c.lb, c.ub) for c in constraints]
+    rows = lil_matrix((2 * k, size + k))
+    for j, t in enumerate(concave):
+        rows[2 * j, t], rows[2 * j, size + j] = 1.0, -power  # grid <= P * on
+        rows[2 * j + 1, n + t], rows[2 * j + 1, size + j] = 1.0, -min(surplus[t], power)  # PV >= surplus * on
+    bounds_lo = np.tile([-np.inf, 0.0], k)
+    bounds_hi = np.tile([0.0, np.inf], k)
+    base_integrality = np.zeros(size) if integrality is None else integrality
+    return (
+        np.concatenate([cost, np.zeros(k)]),
+        np.concatenate([lower, np.zeros(k)]),
+        np.concatenate([upper, np.ones(k)]),
+        np.concatenate([base_integrality, np.ones(k)]),
+        [*padded, LinearConstraint(rows.tocsr(), bounds_lo, bounds_hi)],
+    )
+
+
+def _solve_problem(problem: tuple, size: int) -> np.ndarray | None:
+    cost, lower, upper, integrality, constraints = problem
+    x = _solve(cost, Bounds(lower, upper), constraints, integrality)
+    return None if x is None else x[:size]
+
+
+def _check_positive(**values: float) -> None:
+    for name, value in values.items():
+        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+            raise Infeasible(f"{name} must be a positive number, got {value}")
+
+
+def _solve(cost: np.ndarray, bounds: Bounds, constraints: list[LinearConstraint], integrality=None):
+    result = milp(cost, bounds=bounds, constraints=constraints, integrality=integrality, options={"presolve": True})
+    if result.status == 0 and result.x is not None:
+        return result.x
+    return None
+
+
+def _hhmm(curve: PriceCurve, slot: int) -> str:
+    if slot >= len(curve):
+        return "the end of the price curve"
+    return curve.starts[slot].strftime("%Y-%m-%d %H:%M UTC")
+
+
+# --- EV ------------------------------------------------------------------------------------------
+
+
+def naive_ev_kw(request: EvRequest, curve: PriceCurve) -> np.ndarray:
+    """Charge on arrival at full power until the energy is in."""
+    kw = np.zeros(len(curve))
+    remaining = request.energy_kwh / request.efficiency
+    for t in range(request.arrival, len(curve)):
+        if remaining <= TOLERANCE:
+            break
+        kw[t] = min(request.power_kw, remaining / curve.hours)
+        remaining -= kw[t] * curve.hours
+    return kw
+
+
+def _ev_window(request: EvRequest, curve: PriceCurve) -> tuple[int, int]:
+    _check_positive(energy_kwh=request.energy_kwh, power_kw=request.power_kw)
+    if not 0 < request.efficiency <= 1:
+        raise Infeasible(f"charging efficiency must be in (0, 1], got {request.efficiency}")
+    deadline = len(curve) if request.deadline is None else request.deadline
+    if not 0 <= request.arrival < len(curve):
+        raise Infeasible(f"the car arrives outside the {len(curve)} priced slots (slot {request.arrival})")
+    if deadline <= request.arrival or deadline > len(curve):
+        raise Infeasible(
+            f"the deadline must come after the arrival and within the priced slots "
+            f"(arrival {_hhmm(curve, request.arrival)}, deadline slot {deadline} of {len(curve)})"
+        )
+    if request.battery_kwh is not None and request.energy_kwh > request.battery_kwh + TOLERANCE:
+        raise Infeasible(f"{request.energy_kwh:.1f} kWh do not fit into a {request.battery_kwh:.1f} kWh car battery")
+    hours = (deadline - request.arrival) * curve.hours
+    possible = hours * request.power_kw * request.efficiency
+    if request.energy_kwh > possible + TOLERANCE:
+        needed = request.energy_kwh / (request.power_kw * request.efficiency)
+        raise Infeasible(
+            f"{request.energy_kwh:.1f} kWh at {request.power_kw:g} kW need {needed:.1f} h of charging, "
+            f"but only {hours:.1f} h lie between arrival ({_hhmm(curve, request.arrival)}) and deadline "
+            f"({_hhmm(curve, deadline)}): at most {possible:.1f} kWh are possible"
+        )
+    return request.arrival, deadline
+
+
+def _ev(request: EvRequest, curve: PriceCurve, surplus: np.ndarray, feed_in: float) -> Plan:
+    arrival, deadline = _ev_window(request, curve)
+    n, dt, power = len(curve), curve.hours, request.power_kw
+    naive = naive_ev_kw(request, curve)
+    inside = np.zeros(n, dtype=bool)
+    inside[arrival:deadline] = True
+    # Variables: grid draw (n), PV draw (n), and for a contiguous block one start flag per slot (n).
+    blocks = request.contiguous
+    size = 3 * n if blocks else 2 * n
+    upper = np.concatenate([np.where(inside, power, 0.0), np.where(inside, np.minimum(surplus, power), 0.0)])
+    cost = np.concatenate([curve.eur_per_kwh * dt, np.full(n, feed_in * dt)])
+    integrality = None
+    rows = lil_matrix((n + 1 + (n + 1 if blocks else 0), size))
+    lower_b, upper_b = [], []
+    for t in range(n):  # grid + PV draw within the charger's power
+        rows[t, t] = rows[t, n + t] = 1.0
+        lower_b.append(0.0)
+        upper_b.append(power)
+    rows[n, : 2 * n] = dt * request.efficiency
+    lower_b.append(request.energy_kwh)
+    upper_b.append(request.energy_kwh)
+    if blocks:
+        length = math.ceil(request.energy_kwh / (power * request.efficiency * dt) - TOLERANCE)
+        starts_ok = np.zeros(n, dtype=bool)
+        starts_ok[arrival : deadline - length + 1] = True
+        upper = np.concatenate([upper, starts_ok.astype(float)])
+        cost = np.concatenate([cost, np.zeros(n)])
+        integrality = np.concatenate([np.zeros(2 * n), np.ones(n)])
+        for t in range(n):  # draw only inside the chosen block: p_t <= P * sum of starts covering t
+            rows[n + 1 + t, t] = rows[n + 1 + t, n + t] = 1.0
+            for k in range(max(0, t - length + 1), t + 1):
+                rows[n + 1 + t, 2 * n + k] = -power
+            lower_b.append(-np.inf)
+            upper_b.append(0.0)
+        rows[2 * n + 1, 2 * n :] = 1.0
+        lower_b.append(1.0)
+        upper_b.append(1.0)
+    problem = (
+        cost,
+        np.zeros(size),
+        upper,
+        integrality,
+        [LinearConstraint(rows.tocsr(), np.array(lower_b), np.array(upper_b))],
+    )
+    x = _solve_problem(_pv_first(problem, n, surplus, power, curve, feed_in), size)
+    if x is None:
+        raise Infeasible("no charging plan meets the energy need before the deadline")
+    kw = np.clip(x[:n] + x[n : 2 * n], 0.0, power)
+    return _finish(request, curve, naive, kw, lambda p: draw_cost(p, curve, surplus, feed_in))
+
+
+# --- Heat pump -----------------------------------------------------------------------------------
+
+
+def _heat_pump(request: HeatPumpRequest, curve: PriceCurve, surplus: np.ndarray, feed_in: float) -> Plan:
+    n, dt = len(curve), curve.hours
+    baseline = np.asarray(request.baseline_kw, dtype=float)
+    if baseline.shape != (n,):
+        raise Infeasible(f"the heat pump's baseline needs {n} values, one per price slot, got {baseline.size}")
+    if not np.all(np.isfinite(baseline)) or np.any(baseline < 0):
+        raise Infeasible("the heat pump's baseline must be non-negative numbers")
+    _check_positive(power_kw=request.power_kw, cop=request.cop, capacity_kwh_per_k=request.capacity_kwh_per_k)
+    if request.ua_kw_per_k < 0:
+        raise Infeasible("ua_kw_per_k (extra heat loss per kelvin) must not be negative")
+    if not request.comfort_min_c <= request.start_c <= request.comfort_max_c:
+        raise Infeasible(
+            f"the start temperature {request.start_c:g} °C lies outside the comfort band "
+            f"{request.comfort_min_c:g}-{request.comfort_max_c:g} °C"
+        )
+    over = np.flatnonzero(baseline > request.power_kw + TOLERANCE)
+    if len(over):
+        t = int(over[0])
+        raise Infeasible(
+            f"the heat demand at {_hhmm(curve, t)} needs {baseline[t]:.1f} kW, more than the heat pump's "
+            f"{request.power_kw:g} kW"
+        )
+    capacity = request.capacity_kwh_per_k * (request.comfort_max_c - request.comfort_min_c)
+    start = request.capacity_kwh_per_k * (request.start_c - request.comfort_min_c)
+    leak = request.ua_kw_per_k * dt / request.capacity_kwh_per_k
+    if leak >= 1:
+        raise Infeasible("the building loses heat faster than one slot: raise capacity_kwh_per_k or lower ua_kw_per_k")
+    heat = baseline * request.cop * dt
+    # Variables: grid draw (n), PV draw (n), stored heat at each slot boundary (n + 1), extra loss (n).
+    # The extra loss is leak x (stored - start) when warmer than at the start and zero when cooler:
+    # letting the building cool below the start is a comfort cut, not a saving, so it earns nothing.
+    size = 4 * n + 1
+    store, loss = slice(2 * n, 3 * n + 1), slice(3 * n + 1, 4 * n + 1)
+    upper = np.concatenate(
+        [
+            np.full(n, request.power_kw),
+            np.minimum(surplus, request.power_kw),
+            np.full(n + 1, capacity),
+            np.full(n, np.inf),
+        ]
+    )
+    lower = np.zeros(size)
+    lower[2 * n] = upper[2 * n] = start
+    lower[3 * n] = start  # end no colder than it started: no borrowing from tomorrow
+    rows = lil_matrix((3 * n, size))
+    lo, hi = np.zeros(3 * n), np.zeros(3 * n)
+    for t in range(n):
+        # e[t+1] = e[t] + cop*dt*p[t] - heat[t] - loss[t]
+        rows[t, 2 * n + t + 1], rows[t, 2 * n + t] = 1.0, -1.0
+        rows[t, t] = rows[t, n + t] = -request.cop * dt
+        rows[t, loss.start + t] = 1.0
+        lo[t] = hi[t] = -heat[t]
+        rows[n + t, t] = rows[n + t, n + t] = 1.0
+        lo[n + t], hi[n + t] = 0.0, request.power_kw
+        # loss[t] >= leak * (e[t] - start)
+        rows[2 * n + t, loss.start + t], rows[2 * n + t, 2 * n + t] = 1.0, -leak
+        lo[2 * n + t], hi[2 * n + t] = -leak * start, np.inf
+    cost = np.concatenate([curve.eur_per_kwh * dt, np.full(n, feed_in * dt), np.zeros(2 * n + 1)])
+    problem = (cost, lower, upper, None, [LinearConstraint(rows.tocsr(), lo, hi)])
+    x = _solve_problem(_pv_first(problem, n, surplus, request.power_kw, curve, feed_in), size)
+    if x is None:
+        raise Infeasible("no heating plan keeps the building inside the comfort band")
+    kw = np.clip(x[:n] + x[n : 2 * n], 0.0, request.power_kw)
+    plan = _finish(request, curve, baseline, kw, lambda p: draw_cost(p, curve, surplus, feed_in))
+    plan.state_kwh = x[store] if plan.optimised_kw is kw else np.full(n + 1, start)
+    return plan
+
+
+# --- Battery -------------------------------------------------------------------------------------
+
+
+def _battery_inputs(request: BatteryRequest, n: int) -> tuple[np.ndarray, np.ndarray]:
+    _check_positive(capacity_kwh=request.capacity_kwh, power_kw=request.power_kw)
+    if not 0 < request.efficiency <= 1:
+        raise Infeasible(f"round-trip efficiency must be in (0, 1], got {request.efficiency}")
+    if not 0 <= request.soc_min <= request.soc_start <= 1:
+        raise Infeasible(
+            f"need 0 <= soc_min ({request.soc_min}) <= soc_start ({request.soc_start}) <= 1 (shares of capacity)"
+        )
+    load = np.asarray(request.load_kw, dtype=float)
+    pv = np.zeros(n) if request.pv_kw is None else np.asarray(request.pv_kw, dtype=float)
+    for name, values in (("load_kw", load), ("pv_kw", pv)):
+        if values.shape != (n,):
+            raise Infeasible(f"{name} needs {n} values, one per price slot, got {values.size}")
+        if not np.all(np.isfinite(values)) or np.any(values < 0):
+            raise Infeasible(f"{name} must be non-negative numbers")
+    return load, pv
+
+
+def naive_battery(request: BatteryRequest, curve: PriceCurve, load: np.ndarray, pv: np.ndarray):
+    """Self-consumption first: store PV surplus, discharge into the load, never from the grid."""
+    n, dt = len(curve), curve.hours
+    eta = math.sqrt(request.efficiency)
+    floor, capacity = request.soc_min * request.capacity_kwh, request.capacity_kwh
+    state = np.empty(n + 1)
+    state[0] = request.soc_start * capacity
+    charge, discharge = np.zeros(n), np.zeros(n)
+    for t in range(n):
+        surplus = pv[t] - load[t]
+        if surplus > 0:
+            charge[t] = min(request.power_kw, surplus, (capacity - state[t]) / (eta * dt))
+        else:
+            discharge[t] = min(request.power_kw, -surplus, (state[t] - floor) * eta / dt)
+        state[t + 1] = state[t] + (eta * charge[t] - discharge[t] / eta) * dt
+    return charge, discharge, state
+
+
+def site_cost(net_kw: np.ndarray, pv: np.ndarray, curve: PriceCurve, feed_in: float) -> float:
+    """Grid import at the price; export (PV only) at the feed-in tariff."""
+    imported = np.clip(net_kw, 0.0, None)
+    exported = np.minimum(np.clip(-net_kw, 0.0, None), pv)
+    return float((imported * curve.eur_per_kwh - exported * feed_in).sum() * curve.hours)
+
+
+def _battery(request: BatteryRequest, curve: PriceCurve) -> Plan:
+    n, dt = len(curve), curve.hours
+    load, pv = _battery_inputs(request, n)
+    eta = math.sqrt(request.efficiency)
+    power, capacity = request.power_kw, request.capacity_kwh
+    charge0, discharge0, state0 = naive_battery(request, curve, load, pv)
+    net = load - pv
+    # Variables: charge c, discharge d, import g, export x (n each), state s (n + 1), battery mode b and
+    # grid direction z (n each, binary: one meter never imports and exports in the same slot).
+    c, d, g, x = (slice(i * n, (i + 1) * n) for i in range(4))
+    s, b, z = slice(4 * n, 5 * n + 1), slice(5 * n + 1, 6 * n + 1), slice(6 * n + 1, 7 * n + 1)
+    size = 7 * n + 1
+    lower, upper = np.zeros(size), np.zeros(size)
+    upper[c] = upper[d] = power
+    upper[g] = np.inf if request.grid_limit_kw is None else request.grid_limit_kw
+    upper[x] = pv
+    lower[s], upper[s] = request.soc_min * capacity, capacity
+    lower[s.start] = upper[s.start] = state0[0]
+    naive_ok = request.grid_limit_kw is None or np.max(net + charge0 - discharge0) <= request.grid_limit_kw + TOLERANCE
+    # End no emptier than the naive plan (than the start, when the naive plan breaks the grid limit).
+    end_floor = state0[-1] if naive_ok else min(state0[0], state0[-1])
+    lower[s.stop - 1] = max(lower[s.stop - 1], end_floor - TOLERANCE)
+    upper[b] = upper[z] = 1.0
+    rows = lil_matrix((6 * n, size))
+    lo, hi = np.zeros(6 * n), np.zeros(6 * n)
+    import_cap = load + power + pv  # no slot can import more
+    for t in range(n):
+        # import - export - charge + discharge = load - pv
+        rows[t, g.start + t], rows[t, x.start + t] = 1.0, -1.0
+        rows[t, c.start + t], rows[t, d.start + t] = -1.0, 1.0
+        lo[t] = hi[t] = net[t]
+        # s[t+1] = s[t] + eta*c*dt - d*dt/eta
+        rows[n + t, s.start + t + 1], rows[n + t, s.start + t] = 1.0, -1.0
+        rows[n + t, c.start + t], rows[n + t, d.start + t] = -eta * dt, dt / eta
+        # one direction per slot: c <= P*b, d <= P*(1-b)
+        rows[2 * n + t, c.start + t], rows[2 * n + t, b.start + t] = 1.0, -power
+        lo[2 * n + t], hi[2 * n + t] = -np.inf, 0.0
+        rows[3 * n + t, d.start + t], rows[3 * n + t, b.start + t] = 1.0, power
+        lo[3 * n + t], hi[3 * n + t] = -np.inf, power
+        # import <= cap * z, export <= pv * (1 - z)
+        rows[4 * n + t, g.start + t], rows[4 * n + t, z.start + t] = 1.0, -import_cap[t]
+        lo[4 * n + t], hi[4 * n + t] = -np.inf, 0.0
+        rows[5 * n + t, x.start + t], rows[5 * n + t, z.start + t] = 1.0, pv[t]
+        lo[5 * n + t], hi[5 * n + t] = -np.inf, pv[t]
+    cost = np.zeros(size)
+    cost[g] = curve.eur_per_kwh * dt
+    cost[x] = -request.feed_in_eur_kwh * dt
+    integrality = np.zeros(size)
+    integrality[b] = integrality[z] = 1
+    solution = _solve(cost, Bounds(lower, upper), [LinearConstraint(rows.tocsr(), lo, hi)], integrality)
+    if solution is None:
+        if request.grid_limit_kw is not None:
+            peak = int(np.argmax(net))
+            raise Infeasible(
+                f"the site's load of {net[peak]:.1f} kW at {_hhmm(curve, peak)} cannot be held below the "
+                f"contracted {request.grid_limit_kw:g} kW with a {capacity:g} kWh / {power:g} kW battery"
+            )
+        raise Infeasible("no battery plan satisfies the limits")
+    kw = np.clip(solution[c], 0, power) - np.clip(solution[d], 0, power)
+    naive_kw = charge0 - discharge0
+    plan = _finish(
+        request, curve, naive_kw, kw, lambda p: site_cost(net + p, pv, curve, request.feed_in_eur_kwh), naive_ok
+    )
+    plan.state_kwh = solution[s] if plan.optimised_kw is kw else state0
+    if not naive_ok:
+        plan.notes.append(
+            f"the naive plan exceeds the contracted {request.grid_limit_kw:g} kW; the optimised plan keeps to it"
+        )
+    return plan
+
+
+def _finish(
+    request: DeviceRequest, curve: PriceCurve, naive_kw: np.ndarray, kw: np.ndarray, cost_of, naive_ok: bool = True
+) -> Plan:
+    naive_cost, optimised_cost = cost_of(naive_kw), cost_of(kw)
+    if naive_ok and optimised_cost > naive_cost:
+        # Only solver tolerance can make this happen (the naive plan is feasible): keep the naive one.
+        kw, optimised_cost = naive_kw, naive_cost
+    return Plan(
+        device=request.device,
+        kind=request.kind,
+        curve=curve,
+        baseline_kw=naive_kw,
+        optimised_kw=kw,
+        naive_cost_eur=naive_cost,
+        optimised_cost_eur=optimised_cost,
+        solve_seconds=0.0,
+    )
