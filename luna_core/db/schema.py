@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Computed,
     Date,
     DateTime,
     Float,
@@ -22,10 +23,12 @@ from sqlalchemy import (
     SmallInteger,
     Table,
     Text,
+    UniqueConstraint,
+    Uuid,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REAL, TSVECTOR
 
 metadata = MetaData()
 
@@ -274,6 +277,72 @@ forecasts = Table(
     Column("issued_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+DOCUMENT_STATUSES = ("queued", "processing", "indexed", "failed")
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    _tenant_fk(),
+    Column("filename", Text, nullable=False),
+    Column("title", Text),
+    Column("author", Text),
+    Column("content_type", Text, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="queued"),
+    Column("error", Text),
+    Column("pages", Integer),
+    Column("language", Text),
+    Column("chunk_count", Integer, nullable=False, server_default="0"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("uploaded_by", Text),
+    _now(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("chunked_at", DateTime(timezone=True)),
+    Column("indexed_at", DateTime(timezone=True)),
+    CheckConstraint(f"status IN {DOCUMENT_STATUSES!r}", name="documents_status"),
+    UniqueConstraint("tenant_id", "sha256", name="documents_tenant_sha"),
+)
+
+# The full-text vector follows each chunk's language (german/english stemming).
+_CHUNK_TSV = (
+    "to_tsvector(CASE language WHEN 'de' THEN 'german'::regconfig WHEN 'en' THEN 'english'::regconfig "
+    "ELSE 'simple'::regconfig END, coalesce(heading, '') || ' ' || text)"
+)
+
+document_chunks = Table(
+    "document_chunks",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    _tenant_fk(),
+    Column("document_id", Uuid, ForeignKey("documents.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("page", Integer),
+    Column("heading", Text),
+    Column("text", Text, nullable=False),
+    Column("token_count", Integer, nullable=False),
+    Column("language", Text, nullable=False),
+    Column("content_sha256", Text, nullable=False),
+    Column("embedding_model", Text, nullable=False),
+    Column("embedding_dim", Integer, nullable=False),
+    Column("indexed_at", DateTime(timezone=True)),
+    _now(),
+    Column("tsv", TSVECTOR, Computed(_CHUNK_TSV, persisted=True)),
+    UniqueConstraint("document_id", "position", name="document_chunks_position"),
+)
+
+chunk_embeddings = Table(
+    "chunk_embeddings",
+    metadata,
+    _tenant_fk(primary_key=True),
+    Column("model", Text, primary_key=True),
+    Column("content_sha256", Text, primary_key=True),
+    Column("dim", Integer, nullable=False),
+    Column("vector", ARRAY(REAL), nullable=False),
+    _now(),
+)
+
 # Tables whose rows belong to one tenant: each gets tenant_id NOT NULL and an RLS policy.
 TENANT_TABLES = (
     "users",
@@ -290,6 +359,9 @@ TENANT_TABLES = (
     "asset_watermarks",
     "refresh_tokens",
     "forecasts",
+    "documents",
+    "document_chunks",
+    "chunk_embeddings",
 )
 # Platform tables: shared reference data, no tenant column.
 PLATFORM_TABLES = ("tenants", "market_prices")
@@ -307,3 +379,6 @@ Index("requests_pending", requests.c.status, requests.c.created_at, postgresql_w
 Index("audit_log_tenant_ts", audit_log.c.tenant_id, audit_log.c.ts)
 Index("audit_log_tenant_id", audit_log.c.tenant_id, audit_log.c.id)
 Index("refresh_tokens_user", refresh_tokens.c.user_id)
+Index("documents_tenant_status", documents.c.tenant_id, documents.c.status)
+Index("document_chunks_tenant_document", document_chunks.c.tenant_id, document_chunks.c.document_id)
+Index("document_chunks_tsv", document_chunks.c.tsv, postgresql_using="gin")
