@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI
 
 from luna_api import errors
 from luna_api.observability import ObservabilityMiddleware, bind_route, configure_logging
-from luna_api.routers import admin, auth, energy, health, ingest, market, models, tenants, users
+from luna_api.routers import admin, auth, documents, energy, health, ingest, market, models, search, tenants, users
 from luna_api.schemas import Error
 from luna_core import __version__
 from luna_core.db.engine import app_engine
@@ -46,9 +46,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.jwt_key = settings.jwt_key()  # once: outside prod it is read from a file
     app.state.engine = app_engine(settings)
     app.state.oidc = _oidc(settings)
-    app.add_middleware(ObservabilityMiddleware, max_body_bytes=settings.max_request_bytes)
+    # Uploads may be larger than other requests (plus room for the multipart envelope).
+    upload_limit = max(settings.max_request_bytes, int(settings.max_upload_mb * 1024 * 1024) + 65536)
+    app.add_middleware(
+        ObservabilityMiddleware, max_body_bytes=settings.max_request_bytes, path_limits={"/ingest/doc": upload_limit}
+    )
     errors.install(app)
-    for router in (auth, tenants, users, energy, market, ingest, models, admin):
+    for router in (auth, tenants, users, energy, market, ingest, documents, search, models, admin):
         app.include_router(router.router, responses=COMMON_ERRORS)
     app.include_router(health.router)
     return app

@@ -4,11 +4,22 @@ from dagster import Definitions, in_process_executor, multiprocess_executor
 
 from luna_assets.checks import ALL_CHECKS
 from luna_assets.energy import consumption_hourly, meter_readings, tenant_kpis
-from luna_assets.jobs import energy_job, forecast_job, forecast_retrain_job, global_model_job, market_job
+from luna_assets.jobs import (
+    energy_job,
+    forecast_job,
+    forecast_retrain_job,
+    global_model_job,
+    knowledge_job,
+    knowledge_rebuild_job,
+    market_job,
+)
+from luna_assets.knowledge import document_chunks, documents, knowledge_collection, knowledge_index
+from luna_assets.knowledge_checks import KNOWLEDGE_CHECKS
 from luna_assets.market import day_ahead_prices
 from luna_assets.ml import global_load_model, load_forecast, load_forecast_model
 from luna_core.settings import Settings, get_settings
 from resources import build_resources
+from sensors.documents import queued_documents_sensor
 from sensors.drift import forecast_drift_sensor
 from sensors.landing import landing_files_sensor
 from sensors.requests import outbox_sensor, request_failed, request_succeeded
@@ -29,6 +40,10 @@ ASSETS = [
     global_load_model,
     load_forecast_model,
     load_forecast,
+    documents,
+    document_chunks,
+    knowledge_index,
+    knowledge_collection,
 ]
 
 
@@ -38,8 +53,16 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     executor = in_process_executor if settings.environment in ("dev", "test") else multiprocess_executor
     return Definitions(
         assets=ASSETS,
-        asset_checks=ALL_CHECKS,
-        jobs=[energy_job, market_job, forecast_retrain_job, forecast_job, global_model_job],
+        asset_checks=[*ALL_CHECKS, *KNOWLEDGE_CHECKS],
+        jobs=[
+            energy_job,
+            market_job,
+            forecast_retrain_job,
+            forecast_job,
+            global_model_job,
+            knowledge_job,
+            knowledge_rebuild_job,
+        ],
         sensors=[
             tenant_registry_sensor,
             landing_files_sensor,
@@ -47,6 +70,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             request_succeeded,
             request_failed,
             forecast_drift_sensor,
+            queued_documents_sensor,
         ],
         schedules=[
             market_daily_schedule,

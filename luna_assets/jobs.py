@@ -30,3 +30,15 @@ global_model_job = define_asset_job(
     selection=AssetSelection.assets("global_load_model"),
     description="Retrain the global load-shape model from the shared anonymised profiles.",
 )
+
+knowledge_job = define_asset_job(
+    "knowledge_refresh",
+    selection=AssetSelection.assets("documents", "document_chunks", "knowledge_index"),
+    partitions_def=tenants_partitions,
+    description="Process a tenant's queued documents and reconcile its part of the vector index.",
+)
+knowledge_rebuild_job = define_asset_job(
+    "knowledge_rebuild",
+    selection=AssetSelection.assets("knowledge_collection"),
+    description="Rebuild the whole vector index from the record, blue/green.",
+)

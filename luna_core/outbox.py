@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 from luna_core.db.schema import requests
 from luna_core.db.tenancy import tenant_scope
 
-KINDS = ("register_tenant", "backfill", "retrain")
+KINDS = ("register_tenant", "backfill", "retrain", "ingest_document", "knowledge_rebuild")
 
 
 @dataclass(frozen=True)

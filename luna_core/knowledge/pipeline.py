@@ -268,3 +268,36 @@ def rebuild_index(engine: Engine, knowledge: Knowledge, tenant_ids: Sequence[str
     synced = {tenant_id: sync_index(engine, knowledge, tenant_id) for tenant_id in tenant_ids}
     knowledge.index.drop(previous)
     return RebuildReport(knowledge.index.info().collection or "", previous, count, synced)
+
+
+@dataclass
+class IndexAudit:
+    """How the tenant's part of the index compares with the record."""
+
+    indexed_chunks: int
+    missing: list[uuid.UUID]
+    duplicated: list[uuid.UUID]
+    foreign: list[uuid.UUID]
+    """points whose chunk is not in the record (a deleted or failed document's)"""
+    of_missing_documents: list[uuid.UUID]
+    """points whose document no longer exists"""
+
+
+def audit_index(engine: Engine, knowledge: Knowledge, tenant_id: str) -> IndexAudit:
+    with tenant_scope(engine, tenant_id) as connection:
+        chunks = store.record_chunks(connection, tenant_id)
+        live = set(store.documents_in(connection, tenant_id, "indexed"))
+        live |= set(store.documents_in(connection, tenant_id, "processing"))
+        live |= set(store.documents_in(connection, tenant_id, "queued"))
+    points = knowledge.index.points(tenant_id)
+    seen: dict[uuid.UUID, int] = {}
+    for point_id, _ in points:
+        seen[point_id] = seen.get(point_id, 0) + 1
+    expected = {c.id for c in chunks if c.document_id in live and c.indexed}
+    return IndexAudit(
+        indexed_chunks=len(expected),
+        missing=sorted(expected - seen.keys()),
+        duplicated=sorted(point for point, n in seen.items() if n > 1),
+        foreign=sorted(seen.keys() - {c.id for c in chunks}),
+        of_missing_documents=sorted({point for point, doc in points if doc not in live}),
+    )

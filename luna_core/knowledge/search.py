@@ -16,6 +16,7 @@ languages), MRR@5: dense 0.917 same / 0.443 cross, plain RRF 0.942 / 0.213, this
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Iterator
@@ -27,11 +28,13 @@ from sqlalchemy import Connection, Engine, text
 
 from luna_core.db.tenancy import tenant_scope, validate_tenant_id
 from luna_core.knowledge import language
+from luna_core.knowledge.errors import IndexUnavailable
 from luna_core.knowledge.service import Knowledge, knowledge_for
 from luna_core.settings import Settings
 
 CROSS_LANGUAGE_BOOST = 0.03
 """Added to the cosine of passages not in the question's language (e5's same-language lean)."""
+log = logging.getLogger(__name__)
 LEXICAL_BONUS = 0.005
 """Added to the best lexical hit in the question's language (less for lower ranks)."""
 CANDIDATES = 30
@@ -72,6 +75,15 @@ _VECTORS_SQL = text(
     WHERE c.tenant_id = :tenant AND c.id = ANY(:ids) AND c.embedding_model = :model
     """
 )
+_ALL_VECTORS_SQL = text(
+    """
+    SELECT c.id, e.vector
+    FROM document_chunks c
+    JOIN chunk_embeddings e
+      ON e.tenant_id = c.tenant_id AND e.model = c.embedding_model AND e.content_sha256 = c.content_sha256
+    WHERE c.tenant_id = :tenant AND c.embedding_model = :model
+    """
+)
 _LANGUAGES_SQL = text("SELECT id, language FROM document_chunks WHERE tenant_id = :tenant AND id = ANY(:ids)")
 _DETAILS_SQL = text(
     """
@@ -110,8 +122,13 @@ def hybrid_search(
     query_language = language.detect(query)
     vector = knowledge.embedder.embed_query(query)
     limit = max(CANDIDATES, 4 * k)
-    dense = dict(knowledge.index.search(tenant_id, vector, limit))
     with _scope(engine_or_conn, tenant_id) as connection:
+        try:
+            dense = dict(knowledge.index.search(tenant_id, vector, limit))
+        except IndexUnavailable:
+            # The record holds every embedding: answer exactly from it until the index is back.
+            log.warning("vector index unavailable: searching tenant %s from the record", tenant_id)
+            dense = _dense_from_record(connection, knowledge, tenant_id, vector, limit)
         lexical = _lexical(connection, tenant_id, query, query_language, limit)
         only_lexical = [chunk for chunk in lexical if chunk not in dense]
         dense.update(_recorded_scores(connection, knowledge, tenant_id, only_lexical, vector))
@@ -190,6 +207,18 @@ def _recorded_scores(
         return {}
     rows = connection.execute(_VECTORS_SQL, {"tenant": tenant_id, "ids": ids, "model": knowledge.embedder.model}).all()
     return {row.id: float(np.asarray(row.vector, dtype=np.float32) @ vector) for row in rows}
+
+
+def _dense_from_record(
+    connection: Connection, knowledge: Knowledge, tenant_id: str, vector: np.ndarray, limit: int
+) -> dict[uuid.UUID, float]:
+    rows = connection.execute(_ALL_VECTORS_SQL, {"tenant": tenant_id, "model": knowledge.embedder.model}).all()
+    if not rows:
+        return {}
+    matrix = np.asarray([row.vector for row in rows], dtype=np.float32)
+    scores = matrix @ vector
+    best = np.argsort(-scores)[:limit]
+    return {rows[i].id: float(scores[i]) for i in best}
 
 
 def _details(connection: Connection, tenant_id: str, ids: list[uuid.UUID]) -> dict:

@@ -95,6 +95,19 @@ def documents_in(connection: Connection, tenant_id: str, status: str) -> list[uu
     )
 
 
+def unchunked(connection: Connection, tenant_id: str) -> list[uuid.UUID]:
+    """Claimed documents whose chunks are not written yet."""
+    return list(
+        connection.execute(
+            select(documents.c.id).where(
+                documents.c.tenant_id == tenant_id,
+                documents.c.status == "processing",
+                documents.c.chunked_at.is_(None),
+            )
+        ).scalars()
+    )
+
+
 # --- embeddings cache ---------------------------------------------------------------------------
 def cached_embeddings(
     connection: Connection, tenant_id: str, model: str, hashes: Iterable[str]
