@@ -54,15 +54,46 @@ def world(engine, api):
         for key, user in people.items()
     }
     b_user = people[(b, "admin")]
+    b_document = _document_of(engine, api.app.state.settings, b, suffix)
     # Strings only B's data contains (B's kWh values are checked through A's totals below: a number
     # like 0.123456 can appear inside any long float, such as a market price).
-    secrets = [b, b_meter, b_user.email]
+    secrets = [b, b_meter, b_user.email, f"secret-handbook-{suffix}", f"Geheimnis{suffix}"]
     from luna_core.model_registry import model_name
 
-    path_values = {"tenant_id": b, "meter_id": b_meter, "user_id": str(b_user.id), "name": model_name(b)}
+    path_values = {
+        "tenant_id": b,
+        "meter_id": b_meter,
+        "user_id": str(b_user.id),
+        "name": model_name(b),
+        "document_id": b_document,
+    }
     yield {"a": a, "b": b, "tokens": tokens, "secrets": secrets, "path_values": path_values}
     delete_tenant(engine, a)
     delete_tenant(engine, b)
+
+
+def _document_of(engine, settings, tenant: str, suffix: str) -> str:
+    """An indexed document of B whose name and text are secrets (and match the probe's query)."""
+    import hashlib
+
+    from luna_core.knowledge import files, pipeline, store
+    from luna_core.knowledge.service import knowledge_for
+
+    data = f"# Isolation probe\n\nGeheimnis{suffix}: isolation probe text of tenant B only.\n".encode()
+    document_id = uuid.uuid4()
+    files.store(settings, tenant, document_id, data)
+    with tenant_scope(engine, tenant) as connection:
+        store.insert_document(
+            connection,
+            tenant,
+            id=document_id,
+            filename=f"secret-handbook-{suffix}.md",
+            content_type="text/markdown",
+            size_bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+        )
+    assert pipeline.process_document(engine, knowledge_for(settings), tenant, document_id) == "indexed"
+    return str(document_id)
 
 
 def _routes(api) -> list[tuple[str, str, dict]]:
@@ -90,6 +121,7 @@ def _request(api, method: str, path: str, op: dict, world: dict, token: str):
             "version": "1",
             "reason": "isolation probe",
             "share_anonymised": False,
+            "query": "isolation probe Geheimnis",
         }
     return api.request(method, url, params=params, json=body, headers={"Authorization": f"Bearer {token}"})
 

@@ -132,6 +132,8 @@ def extract(backend: TikaBackend, data: bytes, kind: str, filename: str) -> Extr
 
 
 def _parse_xhtml(xhtml: str) -> ET.Element:
+    if not xhtml.strip():  # Tika writes nothing for a PDF it cannot decrypt
+        return ET.Element("body")
     try:
         root = ET.fromstring(xhtml)
     except ET.ParseError as error:
