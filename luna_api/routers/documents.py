@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from luna_api.deps import AdminCtx, Ctx, get_engine, get_settings
 from luna_api.errors import ApiError, not_found
-from luna_api.schemas import ChunkOut, DocumentOut, Limit, Offset, Page, page
+from luna_api.schemas import ChunkOut, DocumentOut, Error, Limit, Offset, Page, page
 from luna_core import outbox
 from luna_core.db.tenancy import tenant_scope
 from luna_core.knowledge import files, pipeline, sniff, store
@@ -72,7 +72,10 @@ def _read_upload(upload: UploadFile, max_bytes: int) -> bytes:
     "/ingest/doc",
     status_code=202,
     response_model=DocumentOut,
-    responses={200: {"model": DocumentOut, "description": "the same file was uploaded before (duplicate: true)"}},
+    responses={
+        200: {"model": DocumentOut, "description": "the same file was uploaded before (duplicate: true)"},
+        415: {"model": Error, "description": "not a PDF, DOCX, Markdown, TXT or HTML file name"},
+    },
 )
 def upload_document(
     ctx: Ctx,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from luna_api.deps import AdminCtx, Ctx, get_engine, get_settings
 from luna_api.errors import ApiError
-from luna_api.schemas import KnowledgeOut, RequestOut, SearchHitOut, SearchIn, SearchOut, TenantChunksOut
+from luna_api.schemas import Error, KnowledgeOut, RequestOut, SearchHitOut, SearchIn, SearchOut, TenantChunksOut
 from luna_core import outbox
 from luna_core.db.tenancy import tenant_scope
 from luna_core.knowledge import store
@@ -19,9 +19,10 @@ from luna_core.settings import Settings
 from luna_core.tenants import list_tenants
 
 router = APIRouter(tags=["search"])
+UNAVAILABLE = {503: {"model": Error, "description": "the vector store or the embedding server is unavailable"}}
 
 
-@router.post("/search", response_model=SearchOut)
+@router.post("/search", response_model=SearchOut, responses=UNAVAILABLE)
 def search(ctx: Ctx, body: SearchIn, settings: Annotated[Settings, Depends(get_settings)]) -> SearchOut:
     """The tenant's best passages for the query: dense vectors and full text, fused so German and
     English questions find passages in either language. Scores are on the cosine scale."""
@@ -47,7 +48,7 @@ def search(ctx: Ctx, body: SearchIn, settings: Annotated[Settings, Depends(get_s
     )
 
 
-@router.get("/admin/knowledge", response_model=KnowledgeOut)
+@router.get("/admin/knowledge", response_model=KnowledgeOut, responses=UNAVAILABLE)
 def knowledge_status(
     ctx: AdminCtx, settings: Annotated[Settings, Depends(get_settings)], engine=Depends(get_engine)
 ) -> KnowledgeOut:
