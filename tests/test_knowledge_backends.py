@@ -10,6 +10,7 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -115,7 +116,7 @@ class OllamaStandIn(BaseHTTPRequestHandler):
     from the real multilingual e5 model, so retrieval through this path is real retrieval."""
 
     model = E5Embedder()
-    seen: list[dict] = []
+    seen: ClassVar[list[dict]] = []
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

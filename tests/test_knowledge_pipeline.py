@@ -4,6 +4,7 @@ PostgreSQL: chunking rules, the embedding cache, and an outage of the vector sto
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 
 import numpy as np
@@ -51,7 +52,7 @@ def test_chunks_follow_headings_fit_the_budget_and_overlap():
     first_chapter = [c for c in chunks if c.heading == "Erstes Kapitel"]
     assert len(first_chapter) > 3 and chunks[-1].heading == "Zweites Kapitel"
     assert chunks[-1].text == "Kurzer Absatz." and chunks[-1].page == 3  # a heading starts a new chunk
-    for before, after in zip(first_chapter, first_chapter[1:], strict=False):
+    for before, after in itertools.pairwise(first_chapter):
         assert before.text.split(". ")[-1].rstrip(".") in after.text  # the last sentence repeats
     assert {c.page for c in first_chapter} == {1, 2}
     assert [c.position for c in chunks] == list(range(len(chunks)))
