@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test install services lint format bench bench-quick bench-api clean
+.PHONY: demo test install services lint format bench bench-quick bench-api bench-retrieval bench-ingest-docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,14 @@ bench-quick: install services
 ## make bench-api: /readings/aggregate over HTTP vs the bare SQL, 100 tenants x 1 year hourly
 bench-api: install services
 	$(BIN)/python bench/api.py
+
+## make bench-retrieval: filtered top-5 vector search, 100 tenants x 1,000 chunks, pgvector and Qdrant local mode
+bench-retrieval: install
+	$(BIN)/python bench/retrieval.py
+
+## make bench-ingest-docs: pages per second for extract, chunk, embed and index
+bench-ingest-docs: install
+	$(BIN)/python bench/ingest_docs.py
 
 clean:
 	rm -rf $(VENV) .luna .pytest_cache .ruff_cache
