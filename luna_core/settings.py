@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(400, ge=32, le=8192, description="token budget of one chunk (capped by the model)")
     chunk_overlap_tokens: int = Field(60, ge=0, le=1024, description="tokens repeated from the previous chunk")
     search_exact_below: int = Field(
-        20000, ge=0, description="pgvector: tenants with fewer chunks are searched exactly (no HNSW)"
+        500, ge=0, description="pgvector: tenants with fewer chunks are searched exactly (no HNSW)"
     )
 
     @field_validator("database_url", "app_database_url", "dagster_database_url", "vector_database_url")

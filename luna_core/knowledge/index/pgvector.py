@@ -30,7 +30,7 @@ _META = "luna_vector_alias"
 class PgVectorIndex:
     backend = "pgvector"
 
-    def __init__(self, url: URL, alias: str = "luna_knowledge", exact_below: int = 20_000, ef_search: int = 100):
+    def __init__(self, url: URL, alias: str = "luna_knowledge", exact_below: int = 500, ef_search: int = 100):
         if not alias.isidentifier():
             raise ValueError(f"invalid alias {alias!r}")
         self.url = url
