@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test install services lint format bench bench-quick bench-api bench-load bench-playbook clean
+.PHONY: demo test install services lint format bench bench-quick bench-api bench-load bench-playbook bench-retrieval bench-ingest-docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,14 @@ bench-load: install services
 ## make bench-playbook: optimised vs naive plans, 100 simulated tenants x 90 days (no database)
 bench-playbook: install
 	$(BIN)/python bench/playbook.py
+
+## make bench-retrieval: filtered top-5 vector search, 100 tenants x 1,000 chunks, pgvector and Qdrant local mode
+bench-retrieval: install
+	$(BIN)/python bench/retrieval.py
+
+## make bench-ingest-docs: pages per second for extract, chunk, embed and index
+bench-ingest-docs: install
+	$(BIN)/python bench/ingest_docs.py
 
 clean:
 	rm -rf $(VENV) .luna .pytest_cache .ruff_cache

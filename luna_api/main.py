@@ -10,12 +10,27 @@ from fastapi import Depends, FastAPI
 
 from luna_api import errors, metrics
 from luna_api.observability import ObservabilityMiddleware, bind_route, configure_logging
-from luna_api.routers import admin, auth, energy, health, ingest, luna, market, models, playbook, tenants, users
+from luna_api.routers import (
+    admin,
+    auth,
+    documents,
+    energy,
+    health,
+    ingest,
+    luna,
+    market,
+    models,
+    playbook,
+    search,
+    tenants,
+    users,
+)
 from luna_api.schemas import Error
 from luna_core import __version__
 from luna_core.db.engine import app_engine
-from luna_core.luna import NoDocuments, Retriever
+from luna_core.luna import Retriever
 from luna_core.luna.llm import OllamaChat
+from luna_core.luna.retrieval import KnowledgeRetriever
 from luna_core.settings import Settings, get_settings
 
 # Documented on every authenticated route, so clients (and schema checks) know the error shape.
@@ -36,8 +51,8 @@ COMMON_ERRORS: dict[int | str, dict] = {
 
 
 def create_app(settings: Settings | None = None, retriever: Retriever | None = None) -> FastAPI:
-    """``retriever``: Luna's document search (a ``luna_core.luna.Retriever``); without one Luna answers
-    from live data only. The knowledge package's hybrid search is wired in here."""
+    """``retriever``: Luna's document search (a ``luna_core.luna.Retriever``); by default the
+    knowledge package's hybrid search over the tenant's documents."""
     settings = settings or get_settings()
     configure_logging("WARNING" if settings.environment == "test" else "INFO")
     app = FastAPI(
@@ -51,16 +66,20 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
     app.state.jwt_key = settings.jwt_key()  # once: outside prod it is read from a file
     app.state.engine = app_engine(settings)
     app.state.oidc = _oidc(settings)
-    app.state.retriever = retriever or NoDocuments()
+    app.state.retriever = retriever or KnowledgeRetriever(app.state.engine, settings)
     app.state.chat = (
         OllamaChat(settings.ollama_url, settings.chat_model, settings.chat_timeout_seconds)
         if settings.ollama_url
         else None
     )
     metrics.install(app.state.engine, settings)
-    app.add_middleware(ObservabilityMiddleware, max_body_bytes=settings.max_request_bytes)
+    # Uploads may be larger than other requests (plus room for the multipart envelope).
+    upload_limit = max(settings.max_request_bytes, int(settings.max_upload_mb * 1024 * 1024) + 65536)
+    app.add_middleware(
+        ObservabilityMiddleware, max_body_bytes=settings.max_request_bytes, path_limits={"/ingest/doc": upload_limit}
+    )
     errors.install(app)
-    for router in (auth, tenants, users, energy, market, ingest, models, playbook, admin, luna):
+    for router in (auth, tenants, users, energy, market, ingest, documents, search, models, playbook, admin, luna):
         app.include_router(router.router, responses=COMMON_ERRORS)
     app.include_router(health.router)
     return app

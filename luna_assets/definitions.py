@@ -9,14 +9,19 @@ from luna_assets.jobs import (
     forecast_job,
     forecast_retrain_job,
     global_model_job,
+    knowledge_job,
+    knowledge_rebuild_job,
     market_job,
     playbook_job,
 )
+from luna_assets.knowledge import document_chunks, documents, knowledge_collection, knowledge_index
+from luna_assets.knowledge_checks import KNOWLEDGE_CHECKS
 from luna_assets.market import day_ahead_prices
 from luna_assets.ml import global_load_model, load_forecast, load_forecast_model
 from luna_assets.playbook import recommendations
 from luna_core.settings import Settings, get_settings
 from resources import build_resources
+from sensors.documents import queued_documents_sensor
 from sensors.drift import forecast_drift_sensor
 from sensors.feedback import feedback_sensor
 from sensors.landing import landing_files_sensor
@@ -40,6 +45,10 @@ ASSETS = [
     load_forecast_model,
     load_forecast,
     recommendations,
+    documents,
+    document_chunks,
+    knowledge_index,
+    knowledge_collection,
 ]
 
 
@@ -49,8 +58,17 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     executor = in_process_executor if settings.environment in ("dev", "test") else multiprocess_executor
     return Definitions(
         assets=ASSETS,
-        asset_checks=ALL_CHECKS,
-        jobs=[energy_job, market_job, forecast_retrain_job, forecast_job, global_model_job, playbook_job],
+        asset_checks=[*ALL_CHECKS, *KNOWLEDGE_CHECKS],
+        jobs=[
+            energy_job,
+            market_job,
+            forecast_retrain_job,
+            forecast_job,
+            global_model_job,
+            playbook_job,
+            knowledge_job,
+            knowledge_rebuild_job,
+        ],
         sensors=[
             tenant_registry_sensor,
             landing_files_sensor,
@@ -59,6 +77,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             request_failed,
             forecast_drift_sensor,
             feedback_sensor,
+            queued_documents_sensor,
         ],
         schedules=[
             market_daily_schedule,

@@ -37,3 +37,14 @@ playbook_job = define_asset_job(
     partitions_def=tenants_partitions,
     description="Plan tomorrow's flexible devices, refresh recommendations, settle the savings ledger (one tenant).",
 )
+knowledge_job = define_asset_job(
+    "knowledge_refresh",
+    selection=AssetSelection.assets("documents", "document_chunks", "knowledge_index"),
+    partitions_def=tenants_partitions,
+    description="Process a tenant's queued documents and reconcile its part of the vector index.",
+)
+knowledge_rebuild_job = define_asset_job(
+    "knowledge_rebuild",
+    selection=AssetSelection.assets("knowledge_collection"),
+    description="Rebuild the whole vector index from the record, blue/green.",
+)

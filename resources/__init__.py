@@ -18,6 +18,7 @@ class LunaResource(ConfigurableResource):
     market_source: str | None = None
     market_csv_path: str | None = None
     mlflow_url: str | None = None
+    vector_database_url: str | None = None
 
     def settings(self) -> Settings:
         base = get_settings()
@@ -29,6 +30,7 @@ class LunaResource(ConfigurableResource):
                 ("market_source", self.market_source),
                 ("market_csv_path", self.market_csv_path),
                 ("mlflow_url", self.mlflow_url),
+                ("vector_database_url", self.vector_database_url),
             )
             if value is not None
         }
@@ -41,6 +43,12 @@ class LunaResource(ConfigurableResource):
         from luna_core.landing import inbox_dir
 
         return inbox_dir(self.settings(), tenant_id)
+
+    def knowledge(self):
+        """Tika, the embedder and the vector index, built once per configuration in this process."""
+        from luna_core.knowledge.service import knowledge_for
+
+        return knowledge_for(self.settings())
 
     def registry(self):
         """The MLflow model registry (imported on first use: MLflow takes a second to import)."""
@@ -58,5 +66,11 @@ def build_resources(settings: Settings | None = None) -> dict[str, object]:
     """Resources by environment: every environment talks to real services, configured by ``LUNA_*``."""
     settings = settings or get_settings()
     if settings.environment == "test":
-        return {"luna": LunaResource(database_url=settings.database_url, data_dir=str(settings.data_dir))}
+        return {
+            "luna": LunaResource(
+                database_url=settings.database_url,
+                data_dir=str(settings.data_dir),
+                vector_database_url=settings.vector_database_url,
+            )
+        }
     return {"luna": LunaResource()}

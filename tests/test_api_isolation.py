@@ -60,6 +60,8 @@ def world(engine, api):
     from luna_core.luna import NoDocuments, ask
     from luna_core.playbook.rules import create_rule
 
+    b_document = _document_of(engine, api.app.state.settings, b, suffix)
+
     with tenant_scope(engine, b) as connection:
         b_asked = ask(connection, b, str(b_user.id), f"secret-question-{suffix}?", retriever=NoDocuments())
         b_rule = create_rule(
@@ -67,7 +69,15 @@ def world(engine, api):
         )
     # Strings only B's data contains (B's kWh values are checked through A's totals below: a number
     # like 0.123456 can appear inside any long float, such as a market price).
-    secrets = [b, b_meter, b_user.email, f"secret-question-{suffix}", b_rule.name]
+    secrets = [
+        b,
+        b_meter,
+        b_user.email,
+        f"secret-question-{suffix}",
+        b_rule.name,
+        f"secret-handbook-{suffix}",
+        f"Geheimnis{suffix}",
+    ]
     from luna_core.model_registry import model_name
 
     path_values = {
@@ -77,6 +87,7 @@ def world(engine, api):
         "name": model_name(b),
         "session_id": str(b_asked.session_id),
         "rule_id": str(b_rule.id),
+        "document_id": b_document,
     }
     yield {
         "a": a,
@@ -88,6 +99,30 @@ def world(engine, api):
     }
     delete_tenant(engine, a)
     delete_tenant(engine, b)
+
+
+def _document_of(engine, settings, tenant: str, suffix: str) -> str:
+    """An indexed document of B whose name and text are secrets (and match the probe's query)."""
+    import hashlib
+
+    from luna_core.knowledge import files, pipeline, store
+    from luna_core.knowledge.service import knowledge_for
+
+    data = f"# Isolation probe\n\nGeheimnis{suffix}: isolation probe text of tenant B only.\n".encode()
+    document_id = uuid.uuid4()
+    files.store(settings, tenant, document_id, data)
+    with tenant_scope(engine, tenant) as connection:
+        store.insert_document(
+            connection,
+            tenant,
+            id=document_id,
+            filename=f"secret-handbook-{suffix}.md",
+            content_type="text/markdown",
+            size_bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+        )
+    assert pipeline.process_document(engine, knowledge_for(settings), tenant, document_id) == "indexed"
+    return str(document_id)
 
 
 def _routes(api) -> list[tuple[str, str, dict]]:
@@ -119,6 +154,7 @@ def _request(api, method: str, path: str, op: dict, world: dict, token: str):
             "session_id": world["path_values"]["session_id"],
             "answer_id": world["answer_id"],
             "rating": "down",
+            "query": "isolation probe Geheimnis",
         }
     return api.request(method, url, params=params, json=body, headers={"Authorization": f"Bearer {token}"})
 

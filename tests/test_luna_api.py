@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 from luna_core.db.schema import audit_log
 from luna_core.db.tenancy import tenant_scope
 from luna_core.energy.queries import aggregate
-from luna_core.luna import NoDocuments
 from luna_core.luna.data import local_midnight, period_days
 from luna_core.luna.intents import Period
 from luna_core.luna.prompts import phrase
@@ -29,9 +28,9 @@ from tests.luna_seed import BERLIN, seed
 @pytest.fixture
 def retriever(api):
     found = FixedPassagesRetriever({})
-    api.app.state.retriever = found
+    real, api.app.state.retriever = api.app.state.retriever, found
     yield found
-    api.app.state.retriever = NoDocuments()
+    api.app.state.retriever = real
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from dagster import SkipReason, build_sensor_context, instance_for_test
 
+from luna_assets.partitions import tenants_partitions
 from luna_core import outbox
 from luna_core.db.tenancy import tenant_scope
 from luna_core.luna import NoDocuments, ask, feedback
@@ -79,10 +80,13 @@ def test_negative_signals_become_one_reindex_request(engine, settings, tenant_fa
         tick()
         with tenant_scope(engine, tenant) as connection:
             assert len(feedback.reindex_requests(connection, tenant, 10)) == 1
-        # The energy outbox sensor leaves it alone (the knowledge sensor runs reindexing).
+        # The outbox sensor turns it into a knowledge run that processes every indexed document again.
+        instance.add_dynamic_partitions(tenants_partitions.name, [tenant])
         handled = outbox_sensor(build_sensor_context(instance=instance, resources={"luna": resource}))
-        assert tenant not in {r.partition_key for r in getattr(handled, "run_requests", [])}
-        assert outbox.status_of(engine, tenant, request.id) == ("pending", None)
+        [run] = [r for r in handled.run_requests if r.partition_key == tenant]
+        assert run.job_name == "knowledge_refresh"
+        assert run.run_config == {"ops": {"documents": {"config": {"reprocess_all": True}}}}
+        assert outbox.status_of(engine, tenant, request.id)[0] == "running"
 
         # Once done, signals start counting again from the request: one more is not enough.
         outbox.mark(engine, tenant, request.id, "done")

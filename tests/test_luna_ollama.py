@@ -58,7 +58,7 @@ def _ask(engine, tenant, question, chat, retriever, session_id=None, turns=6):
             retriever=retriever,
             session_id=session_id,
             chat=chat,
-            options=AskOptions(top_k=5, min_score=0.2, history_turns=turns),
+            options=AskOptions(top_k=5, min_score=0.82, history_turns=turns),
             now=NOW,
         )
 

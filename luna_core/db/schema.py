@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Computed,
     Date,
     DateTime,
     Float,
@@ -23,10 +24,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    Uuid,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REAL, TSVECTOR, UUID
 
 metadata = MetaData()
 
@@ -415,6 +417,72 @@ playbook_savings = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+DOCUMENT_STATUSES = ("queued", "processing", "indexed", "failed")
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    _tenant_fk(),
+    Column("filename", Text, nullable=False),
+    Column("title", Text),
+    Column("author", Text),
+    Column("content_type", Text, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="queued"),
+    Column("error", Text),
+    Column("pages", Integer),
+    Column("language", Text),
+    Column("chunk_count", Integer, nullable=False, server_default="0"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("uploaded_by", Text),
+    _now(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("chunked_at", DateTime(timezone=True)),
+    Column("indexed_at", DateTime(timezone=True)),
+    CheckConstraint(f"status IN {DOCUMENT_STATUSES!r}", name="documents_status"),
+    UniqueConstraint("tenant_id", "sha256", name="documents_tenant_sha"),
+)
+
+# The full-text vector follows each chunk's language (german/english stemming).
+_CHUNK_TSV = (
+    "to_tsvector(CASE language WHEN 'de' THEN 'german'::regconfig WHEN 'en' THEN 'english'::regconfig "
+    "ELSE 'simple'::regconfig END, coalesce(heading, '') || ' ' || text)"
+)
+
+document_chunks = Table(
+    "document_chunks",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    _tenant_fk(),
+    Column("document_id", Uuid, ForeignKey("documents.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("page", Integer),
+    Column("heading", Text),
+    Column("text", Text, nullable=False),
+    Column("token_count", Integer, nullable=False),
+    Column("language", Text, nullable=False),
+    Column("content_sha256", Text, nullable=False),
+    Column("embedding_model", Text, nullable=False),
+    Column("embedding_dim", Integer, nullable=False),
+    Column("indexed_at", DateTime(timezone=True)),
+    _now(),
+    Column("tsv", TSVECTOR, Computed(_CHUNK_TSV, persisted=True)),
+    UniqueConstraint("document_id", "position", name="document_chunks_position"),
+)
+
+chunk_embeddings = Table(
+    "chunk_embeddings",
+    metadata,
+    _tenant_fk(primary_key=True),
+    Column("model", Text, primary_key=True),
+    Column("content_sha256", Text, primary_key=True),
+    Column("dim", Integer, nullable=False),
+    Column("vector", ARRAY(REAL), nullable=False),
+    _now(),
+)
+
 # Tables whose rows belong to one tenant: each gets tenant_id NOT NULL and an RLS policy.
 TENANT_TABLES = (
     "users",
@@ -440,6 +508,9 @@ TENANT_TABLES = (
     "playbook_schedules",
     "playbook_recommendations",
     "playbook_savings",
+    "documents",
+    "document_chunks",
+    "chunk_embeddings",
 )
 # Platform tables: shared reference data, no tenant column.
 PLATFORM_TABLES = ("tenants", "market_prices")
@@ -463,3 +534,6 @@ Index("retrieval_telemetry_tenant_created", retrieval_telemetry.c.tenant_id, ret
 Index("feedback_tenant_updated", feedback.c.tenant_id, feedback.c.updated_at)
 Index("playbook_rules_tenant", playbook_rules.c.tenant_id, playbook_rules.c.id)
 Index("playbook_recommendations_tenant_day", playbook_recommendations.c.tenant_id, playbook_recommendations.c.day)
+Index("documents_tenant_status", documents.c.tenant_id, documents.c.status)
+Index("document_chunks_tenant_document", document_chunks.c.tenant_id, document_chunks.c.document_id)
+Index("document_chunks_tsv", document_chunks.c.tsv, postgresql_using="gin")

@@ -33,7 +33,7 @@ class SessionNotFound(LookupError):
 @dataclass(frozen=True)
 class AskOptions:
     top_k: int = 5
-    min_score: float = 0.2
+    min_score: float = 0.82
     history_turns: int = 6
 
     @classmethod
