@@ -12,6 +12,7 @@ from luna_api import errors
 from luna_api.observability import ObservabilityMiddleware, bind_route, configure_logging
 from luna_api.routers import admin, auth, energy, health, ingest, market, models, tenants, users
 from luna_api.schemas import Error
+from luna_api.ui import mount_ui
 from luna_core import __version__
 from luna_core.db.engine import app_engine
 from luna_core.settings import Settings, get_settings
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (auth, tenants, users, energy, market, ingest, models, admin):
         app.include_router(router.router, responses=COMMON_ERRORS)
     app.include_router(health.router)
+    mount_ui(app, settings.ui_dist_dir)  # last: API routes keep priority
     return app
 
 

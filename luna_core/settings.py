@@ -69,6 +69,9 @@ class Settings(BaseSettings):
         1.5, description="retrain when the live forecast MAE exceeds the backtest MAE by this factor"
     )
     dagster_webserver_url: str = Field("http://127.0.0.1:3000", description="Dagster UI, probed by /admin/status")
+    ui_dist_dir: Path | None = Field(
+        None, description="built dashboard served at /; default: luna_ui/dist beside the luna_api package"
+    )
 
     @field_validator("database_url", "app_database_url", "dagster_database_url")
     @classmethod
