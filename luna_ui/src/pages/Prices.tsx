@@ -52,7 +52,6 @@ export default function PricesPage() {
       api.get<Prices>("/market/prices", {
         start: midnight.toISOString(),
         end: zonedMidnight(midnight, tz, 2).toISOString(),
-        resolution: 60,
       }),
     `prices-${dayKey}-${tz}`,
     5 * 60_000,
@@ -67,7 +66,6 @@ export default function PricesPage() {
       return api.get<Prices>("/market/prices", {
         start: now.toISOString(),
         end: new Date(now.getTime() + 48 * 3_600_000).toISOString(),
-        resolution: 60,
         cheapest: asked,
       });
     },
@@ -80,7 +78,6 @@ export default function PricesPage() {
       api.get<Prices>("/market/prices", {
         start: zonedMidnight(midnight, tz, -Number(range)).toISOString(),
         end: zonedMidnight(midnight, tz, 1).toISOString(),
-        resolution: 60,
       }),
     `history-${range}-${dayKey}`,
   );
@@ -95,7 +92,6 @@ export default function PricesPage() {
         api.get<Prices>("/market/prices", {
           start: zonedMidnight(new Date(`${p.from}T12:00:00Z`), tz).toISOString(),
           end: zonedMidnight(new Date(`${p.to}T12:00:00Z`), tz).toISOString(),
-          resolution: 60,
         });
       return Promise.all([load(compared.a), load(compared.b)]);
     },
