@@ -1,4 +1,5 @@
-import { useMemo, useState } from "react";
+import { useMemo } from "react";
+import { useSearchParams } from "react-router";
 import { alignSeries, Chart, toSeconds, type TimeSeries } from "../components/Chart";
 import { Badge, Card, Field, inputClass, Loadable, PageHeader, Segmented, Spinner, Stat } from "../components/ui";
 import { api } from "../lib/api";
@@ -13,6 +14,14 @@ export const LIVE_POLL_MS = 5_000;
 type BucketName = "15min" | "hour" | "day" | "month";
 type RangeName = "day" | "week" | "month" | "year";
 type Compare = "none" | "previous_period" | "previous_year";
+
+const BUCKETS: readonly BucketName[] = ["15min", "hour", "day", "month"];
+const RANGES: readonly RangeName[] = ["day", "week", "month", "year"];
+const COMPARES: readonly Compare[] = ["none", "previous_period", "previous_year"];
+
+function pick<V extends string>(value: string | null, allowed: readonly V[], fallback: V): V {
+  return allowed.includes(value as V) ? (value as V) : fallback;
+}
 
 const RANGE_DAYS: Record<RangeName, number> = { day: 1, week: 7, month: 30, year: 365 };
 // The API caps one 15-minute aggregate at 31 days: longer ranges are fetched in slices.
@@ -228,10 +237,23 @@ export default function MeterPage() {
   const tenant = useTenant();
   const tz = tenant.timezone;
   const meters = useApi(() => api.get<Page<Meter>>("/meters"), "meters");
-  const [bucket, setBucket] = useState<BucketName>("hour");
-  const [range, setRange] = useState<RangeName>("week");
-  const [compare, setCompare] = useState<Compare>("previous_period");
-  const [meterId, setMeterId] = useState<string>("");
+  // The view lives in the URL, so a view can be bookmarked and shared (?bucket=15min&range=year...).
+  const [params, setParams] = useSearchParams();
+  const bucket = pick(params.get("bucket"), BUCKETS, "hour");
+  const range = pick(params.get("range"), RANGES, "week");
+  const compare = pick(params.get("compare"), COMPARES, "previous_period");
+  const meterId = params.get("meter") ?? "";
+  const set = (key: string) => (value: string) =>
+    setParams(
+      (current) => {
+        const next = new URLSearchParams(current);
+        if (value) next.set(key, value);
+        else next.delete(key);
+        return next;
+      },
+      { replace: true },
+    );
+  const [setBucket, setRange, setCompare, setMeterId] = [set("bucket"), set("range"), set("compare"), set("meter")];
   const today = isoDate(new Date(), tz);
 
   const [start, end] = useMemo(() => {
@@ -297,7 +319,7 @@ export default function MeterPage() {
             />
           </Field>
           <Field label={t("meter.compare")} htmlFor="compare">
-            <select id="compare" value={compare} onChange={(e) => setCompare(e.target.value as Compare)} className={inputClass}>
+            <select id="compare" value={compare} onChange={(e) => setCompare(e.target.value)} className={inputClass}>
               {(["none", "previous_period", "previous_year"] as Compare[]).map((c) => (
                 <option key={c} value={c}>{t(`meter.compare.${c}`)}</option>
               ))}
@@ -320,11 +342,11 @@ export default function MeterPage() {
                   <Stat label={t("meter.total")} value={`${fmtNumber(chart.total, locale, 1)} kWh`} testId="trend-total" raw={chart.total} />
                   <Stat label={t("meter.previous")} value={chart.previousTotal !== null ? `${fmtNumber(chart.previousTotal, locale, 1)} kWh` : "–"} />
                   <Stat
-                    label={t("meter.compare")}
+                    label={t("meter.changeLabel")}
                     value={trend.data?.changePct != null ? fmtPct(trend.data.changePct / 100, locale, true) : "–"}
                     tone={trend.data?.changePct != null ? (trend.data.changePct > 0 ? "warn" : "good") : undefined}
                   />
-                  <Stat label={t("home.cost")} value={fmtEur(chart.cost, locale)} />
+                  <Stat label={t("meter.cost")} value={fmtEur(chart.cost, locale)} />
                 </div>
                 <Chart
                   testId="trend-chart"

@@ -1,6 +1,7 @@
 import { render, screen } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import { alignSeries, buildOptions, Chart, pointCount, scalesOf } from "../components/Chart";
+import { alignSeries, buildOptions, Chart, pointCount, scalesOf, timeTicks } from "../components/Chart";
+import { I18nProvider } from "../lib/i18n";
 
 describe("chart wrapper", () => {
   it("passes series that share their x values through without a merge", () => {
@@ -61,8 +62,20 @@ describe("chart wrapper", () => {
     expect(shown.getHours()).toBe(0); // midnight in Berlin
   });
 
+  it("labels ticks in the user's language: 24-hour times, the date at midnight, months for long ranges", () => {
+    const de = timeTicks("de-DE", "Europe/Berlin");
+    const midnight = Date.UTC(2026, 4, 31, 22) / 1000; // 1 June 00:00 in Berlin
+    expect(de([midnight - 3600 * 5, midnight], 3600)).toEqual(["19:00", "1. Juni"]);
+    expect(de([midnight], 30 * 86_400)).toEqual(["Juni 2026"]);
+    expect(timeTicks("en-GB", "Europe/Berlin")([midnight + 13.5 * 3600], 1800)).toEqual(["13:30"]);
+  });
+
   it("says so instead of drawing an empty canvas", () => {
-    render(<Chart data={[[]]} series={[{ label: "kWh", colour: "#000" }]} timeZone="UTC" emptyText="No data yet" label="Consumption" />);
+    render(
+      <I18nProvider>
+        <Chart data={[[]]} series={[{ label: "kWh", colour: "#000" }]} timeZone="UTC" emptyText="No data yet" label="Consumption" />
+      </I18nProvider>,
+    );
     const chart = screen.getByRole("img", { name: "Consumption" });
     expect(chart).toHaveTextContent("No data yet");
     expect(chart.querySelector("canvas")).toBeNull();
