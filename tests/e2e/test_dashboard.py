@@ -22,6 +22,16 @@ def _nav(page, name: str):
     return page.get_by_role("navigation", name="Main navigation").get_by_role("link", name=name)
 
 
+def _unlabelled_controls(page) -> list[str]:
+    """Form controls a screen reader could not name."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+            .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                            && !el.getAttribute('aria-labelledby') && !(el.textContent || '').trim())
+            .map((el) => el.outerHTML.slice(0, 120))"""
+    )
+
+
 def _chart_drawn(page, test_id: str) -> None:
     page.locator(f'[data-testid="{test_id}"][data-chart-ready="true"]').wait_for()
 
@@ -63,6 +73,7 @@ def test_every_page_opens(page, world: World):
     _chart_drawn(page, "prices-history")
     page.get_by_test_id("cheapest-summary").wait_for()
     assert "Cheapest 3 hours" in page.get_by_test_id("cheapest-summary").inner_text()
+    assert _unlabelled_controls(page) == []
     screenshot(page, "prices")
 
     _nav(page, "Smart meter").click()
@@ -78,15 +89,18 @@ def test_every_page_opens(page, world: World):
     assert week["current"]["kwh"] > 0 and shown == pytest.approx(week["current"]["kwh"])
     page.get_by_role("radio", name="15 min").click()
     _chart_drawn(page, "trend-chart")
+    assert _unlabelled_controls(page) == []
     screenshot(page, "smart-meter")
 
     _nav(page, "Playbook").click()
     page.get_by_role("heading", name="Playbook", exact=True).wait_for()
+    assert _unlabelled_controls(page) == []
     screenshot(page, "playbook")
 
     _nav(page, "Support").click()
     page.get_by_role("heading", name="Luna helpdesk").wait_for()
     page.get_by_role("button", name="How do I connect my heat pump?").wait_for()
+    assert _unlabelled_controls(page) == []
     screenshot(page, "support")
 
     page.get_by_role("link", name="Imprint").click()
@@ -174,6 +188,20 @@ def test_other_tenant_sees_none_of_the_first_tenants_data(page, world: World):
     # No PV at this tenant: the PV tile says so instead of borrowing anyone's figure.
     page.goto("/")
     assert "No PV system" in page.get_by_test_id("kpi-pv-share").inner_text()
+
+
+def test_keyboard_only(page, world: World):
+    page.goto("/")
+    page.keyboard.type(world.a_customer.email)  # the e-mail field has the focus
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.get_by_test_id("greeting").wait_for()
+    assert _unlabelled_controls(page) == []
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "main"
 
 
 def test_customers_get_no_admin_console(page, world: World):
