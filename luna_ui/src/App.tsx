@@ -40,7 +40,7 @@ function AdminOnly({ children }: { children: ReactNode }) {
 }
 
 export function App() {
-  const { session, userKey, login } = useAuth();
+  const { session, userKey, login, expired } = useAuth();
   const { t } = useI18n();
   const [theme, toggleTheme] = useTheme(userKey);
 
@@ -54,7 +54,7 @@ export function App() {
             path="*"
             element={
               <>
-                <Login onLogin={login} theme={theme} onToggleTheme={toggleTheme} />
+                <Login onLogin={login} theme={theme} onToggleTheme={toggleTheme} notice={expired ? t("login.expired") : undefined} />
                 <Footer signedIn={false} />
               </>
             }

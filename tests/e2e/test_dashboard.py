@@ -204,6 +204,32 @@ def test_keyboard_only(page, world: World):
     assert page.evaluate("() => document.activeElement.id") == "main"
 
 
+def test_session_refreshes_itself_and_ends_clearly(page, world: World):
+    login(page, world.a_customer)
+    # An access token the API no longer accepts (expired): the app refreshes it and carries on.
+    page.evaluate(
+        """() => {
+          const s = JSON.parse(localStorage.getItem('luna.session'));
+          localStorage.setItem('luna.session', JSON.stringify({ ...s, access: s.access.slice(0, -4) + 'AAAA' }));
+        }"""
+    )
+    page.reload()
+    page.get_by_test_id("kpi-kwh-today").wait_for()
+    refreshed = page.evaluate("() => JSON.parse(localStorage.getItem('luna.session'))")
+    assert httpx.get(f"{world.url}/kpis", headers={"Authorization": f"Bearer {refreshed['access']}"}).status_code == 200
+    # A refresh token that was revoked: back to the sign-in form, saying why.
+    httpx.post(f"{world.url}/auth/logout", json={"refresh_token": refreshed["refresh"]})
+    page.evaluate(
+        """() => {
+          const s = JSON.parse(localStorage.getItem('luna.session'));
+          localStorage.setItem('luna.session', JSON.stringify({ ...s, access: s.access.slice(0, -4) + 'AAAA' }));
+        }"""
+    )
+    page.reload()
+    page.get_by_text("Your session has ended. Please sign in again.").wait_for()
+    assert page.evaluate("() => localStorage.getItem('luna.session')") is None
+
+
 def test_customers_get_no_admin_console(page, world: World):
     login(page, world.a_customer)
     assert _nav(page, "Admin console").count() == 0

@@ -40,6 +40,8 @@ class Client {
   private session: Session | null = null;
   private refreshing: Promise<boolean> | null = null;
   private listeners = new Set<Listener>();
+  /** Why the last session ended: the user signed out, or it could no longer be refreshed. */
+  endedBy: "logout" | "expiry" | null = null;
 
   constructor() {
     try {
@@ -76,12 +78,14 @@ class Client {
     if (!response.ok) throw await toError(response);
     const data = (await response.json()) as { access_token: string; refresh_token: string };
     const session = { access: data.access_token, refresh: data.refresh_token };
+    this.endedBy = null;
     this.setSession(session);
     return session;
   }
 
   async logout(): Promise<void> {
     const session = this.session;
+    this.endedBy = "logout";
     this.setSession(null);
     if (session) {
       await fetch("/auth/logout", {
@@ -112,6 +116,7 @@ class Client {
         body: JSON.stringify({ refresh_token: session.refresh }),
       });
       if (!response.ok) {
+        this.endedBy = "expiry";
         this.setSession(null);
         return false;
       }

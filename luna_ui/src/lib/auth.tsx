@@ -5,6 +5,8 @@ interface Auth {
   session: Session | null;
   claims: Claims | null;
   isAdmin: boolean;
+  /** The session ended because it could not be refreshed (not by signing out). */
+  expired: boolean;
   /** A stable key for per-user preferences (theme). */
   userKey: string;
   login: (email: string, password: string) => Promise<void>;
@@ -40,6 +42,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       session,
       claims,
       isAdmin: !!claims && (claims.role === "admin" || claims.platform),
+      expired: !session && api.endedBy === "expiry",
       userKey: claims ? `${claims.tenant}/${claims.sub}` : "anonymous",
       login: async (email, password) => {
         await api.login(email, password);

@@ -109,9 +109,11 @@ export default function SupportPage() {
   }
 
   // A question handed over from the home page is asked once.
+  const handedOver = useRef(false);
   useEffect(() => {
     const q = params.get("q");
-    if (q) {
+    if (q && !handedOver.current) {
+      handedOver.current = true; // React's development double effects must not ask twice
       setParams({}, { replace: true });
       void ask(q);
     }
