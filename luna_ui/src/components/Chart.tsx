@@ -120,7 +120,7 @@ export function buildOptions(
       })),
     ],
     series: [
-      { value: (_u, v) => (v == null ? "–" : full.format(new Date(v * 1000))) },
+      { label: locale.startsWith("de") ? "Zeit" : "Time", value: (_u, v) => (v == null ? "–" : full.format(new Date(v * 1000))) },
       ...series.map((s): uPlot.Series => {
         const base: uPlot.Series = {
           label: s.label,
