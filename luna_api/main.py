@@ -26,6 +26,7 @@ from luna_api.routers import (
     users,
 )
 from luna_api.schemas import Error
+from luna_api.ui import mount_ui
 from luna_core import __version__
 from luna_core.db.engine import app_engine
 from luna_core.luna import Retriever
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
     for router in (auth, tenants, users, energy, market, ingest, documents, search, models, playbook, admin, luna):
         app.include_router(router.router, responses=COMMON_ERRORS)
     app.include_router(health.router)
+    mount_ui(app, settings.ui_dist_dir)  # last: API routes keep priority
     return app
 
 

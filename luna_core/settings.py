@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     pg_bin_dir: Path | None = Field(
         None, description="folder with pg_dump/pg_restore for backups; default: found (newest that fits the server)"
     )
+    ui_dist_dir: Path | None = Field(
+        None, description="built dashboard served at /; default: luna_ui/dist beside the luna_api package"
+    )
 
     max_upload_mb: float = Field(20.0, description="documents larger than this are refused (413)")
     max_unpacked_mb: float = Field(200.0, description="a DOCX (zip) unpacking to more than this is refused")
