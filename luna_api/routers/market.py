@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from luna_api.deps import Ctx
+from luna_api.errors import ApiError
 from luna_api.schemas import PriceOut, PricesOut
 from luna_core.db.schema import tenants
 from luna_core.market import queries
@@ -22,9 +23,12 @@ def prices(
     start: Annotated[datetime, Query(description="inclusive, ISO 8601 with UTC offset")],
     end: Annotated[datetime, Query(description="exclusive, ISO 8601 with UTC offset")],
     zone: Annotated[str | None, Query(max_length=20, description="default: the tenant's zone")] = None,
-    resolution: Literal[15, 60] = 60,
+    # An int checked below, not Literal[15, 60]: a Literal of ints refuses the text a query string carries.
+    resolution: Annotated[int, Query(description="minutes per price: 15 or 60")] = 60,
     cheapest: Annotated[int | None, Query(ge=1, le=96 * 7, description="also return the N cheapest slots")] = None,
 ) -> PricesOut:
+    if resolution not in (15, 60):
+        raise ApiError(422, f"resolution must be 15 or 60 (minutes), not {resolution}")
     zone = zone or ctx.db.execute(select(tenants.c.zone).where(tenants.c.id == ctx.tenant_id)).scalar_one()
     found = queries.prices(ctx.db, zone, start, end, resolution)
     slots = queries.cheapest_slots(ctx.db, zone, start, end, resolution, cheapest) if cheapest else None
