@@ -188,8 +188,8 @@ export default function SupportPage() {
                         <span className="text-xs text-muted" data-testid="feedback-thanks">{t("support.thanks")}</span>
                       ) : (
                         <>
-                          <Button variant="ghost" aria-label={t("support.helpful")} title={t("support.helpful")} onClick={() => void rate(index, "up")} data-testid="thumbs-up">👍</Button>
-                          <Button variant="ghost" aria-label={t("support.notHelpful")} title={t("support.notHelpful")} onClick={() => void rate(index, "down")}>👎</Button>
+                          <Button variant="ghost" aria-label={t("support.helpful")} title={t("support.helpful")} onClick={() => void rate(index, "up")} data-testid="thumbs-up"><Thumb /></Button>
+                          <Button variant="ghost" aria-label={t("support.notHelpful")} title={t("support.notHelpful")} onClick={() => void rate(index, "down")}><Thumb down /></Button>
                         </>
                       )}
                     </div>
@@ -234,5 +234,16 @@ export default function SupportPage() {
       </div>
       {open && <SourceViewer citation={open} onClose={() => setOpen(null)} />}
     </div>
+  );
+}
+
+/* Drawn, not an emoji: a browser without an emoji font (Debian's chromium has none) shows empty boxes. */
+function Thumb({ down = false }: { down?: boolean }) {
+  return (
+    <svg width="18" height="18" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2"
+      strokeLinejoin="round" aria-hidden style={down ? { transform: "rotate(180deg)" } : undefined}>
+      <rect x="3" y="10" width="4" height="11" rx="1" />
+      <path d="M7 11 11 3c1.5 0 2.5 1 2.5 2.5V9H19c1.1 0 2 1 1.8 2.1l-1.3 8.1c-.2 1-1 1.8-2 1.8H7" />
+    </svg>
   );
 }
