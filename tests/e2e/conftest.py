@@ -127,6 +127,9 @@ def seed_energy(
         rows.append({"meter_id": meter_ids["consumption"], "ts": ts.isoformat(), "kwh": f"{load:.4f}"})
         if "pv" in meter_ids:
             rows.append({"meter_id": meter_ids["pv"], "ts": ts.isoformat(), "kwh": f"{pv:.4f}"})
+        if "ev" in meter_ids:  # the car charges at 11 kW on arrival at work, 08:00 to 10:00 UTC
+            ev = 2.75 if 8 <= ts.hour < 10 else 0.0
+            rows.append({"meter_id": meter_ids["ev"], "ts": ts.isoformat(), "kwh": f"{ev:.4f}"})
         ts += timedelta(minutes=15)
     result = ingest_records(engine, tenant_id, rows, source="http", source_ref="e2e")
     assert result.rows_quarantined == 0, result.reasons
@@ -188,10 +191,14 @@ def world(chromium_path, engine, api_settings: Settings) -> Iterator[World]:
     a_meter, b_meter = f"a-house-{suffix}", f"b-shop-{suffix}"
     a_name = f"Sonnenhof {suffix}"
     create_tenant(
-        engine, a, a_name, zone=f"ZA-{suffix}", meter_specs=(Meter(a_meter), Meter(f"a-pv-{suffix}", "pv", 10.0))
+        engine,
+        a,
+        a_name,
+        zone=f"ZA-{suffix}",
+        meter_specs=(Meter(a_meter), Meter(f"a-pv-{suffix}", "pv", 10.0), Meter(f"a-ev-{suffix}", "ev", 11.0)),
     )
     create_tenant(engine, b, f"Bäckerei {suffix}", zone=f"ZB-{suffix}", meter_specs=(Meter(b_meter),))
-    seed_energy(engine, a, f"ZA-{suffix}", {"consumption": a_meter, "pv": f"a-pv-{suffix}"})
+    seed_energy(engine, a, f"ZA-{suffix}", {"consumption": a_meter, "pv": f"a-pv-{suffix}", "ev": f"a-ev-{suffix}"})
     seed_energy(engine, b, f"ZB-{suffix}", {"consumption": b_meter}, days=2, scale=1.7)
     people = (add_person(engine, a, "customer"), add_person(engine, a, "admin"), add_person(engine, b, "customer"))
     settings = Settings.model_validate({**api_settings.model_dump(), "ui_dist_dir": DIST})

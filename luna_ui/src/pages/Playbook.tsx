@@ -88,6 +88,7 @@ export default function PlaybookPage() {
               </div>
               <Chart
                 label={t("playbook.schedule")}
+                testId="schedule-chart"
                 data={timeline.data}
                 timeZone={tz}
                 emptyText={t("common.noData")}
