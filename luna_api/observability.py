@@ -1,12 +1,17 @@
-"""Request ids, JSON logs and Prometheus metrics, in one middleware."""
+"""Request ids, JSON logs and Prometheus metrics, in one middleware; the recent warnings and errors
+of this process, for the admin console."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
+import threading
 import time
 import uuid
+from collections import deque
+from datetime import UTC, datetime
 
 import structlog
 from prometheus_client import Counter, Gauge, Histogram
@@ -49,9 +54,82 @@ def redact_secrets(logger, method_name: str, event_dict: dict) -> dict:
     return event_dict
 
 
+_KEPT_LEVELS = frozenset({"warning", "error", "critical"})
+
+
+class RecentErrors:
+    """The newest WARNING/ERROR lines of this process, as written (JSON, secrets redacted), each with
+    the tenant it was logged for (None: not in a tenant's request). Bounded: a storm of errors costs
+    ``maxlen`` lines of memory, not more. Shared by the threads of the process, hence the lock."""
+
+    def __init__(self, maxlen: int = 50) -> None:
+        self._lines: deque[tuple[str | None, str]] = deque(maxlen=maxlen)
+        self._lock = threading.Lock()
+
+    def add(self, tenant: str | None, line: str) -> None:
+        with self._lock:
+            self._lines.append((tenant, line))
+
+    def newest(self, limit: int, tenant: str | None, *, every_tenant: bool = False) -> list[str]:
+        """Newest first: the lines of ``tenant`` and those of no tenant, or all with ``every_tenant``."""
+        with self._lock:
+            lines = list(self._lines)
+        found = [line for owner, line in reversed(lines) if every_tenant or owner is None or owner == tenant]
+        return found[:limit]
+
+
+RECENT_ERRORS = RecentErrors()
+
+
+class _RenderAndRemember:
+    """The JSON renderer, keeping each warning or error line it renders in ``RECENT_ERRORS``."""
+
+    def __init__(self) -> None:
+        self._render = structlog.processors.JSONRenderer()
+
+    def __call__(self, logger, method_name: str, event_dict: dict) -> str:
+        line = self._render(logger, method_name, event_dict)
+        if event_dict.get("level") in _KEPT_LEVELS:
+            RECENT_ERRORS.add(_tenant_of(event_dict), line)
+        return line
+
+
+class RecentErrorsHandler(logging.Handler):
+    """Warnings and errors of the standard library's loggers (libraries, the server) into the same
+    ring, rendered like our own lines and through the same redaction."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            event = {
+                **structlog.contextvars.get_contextvars(),
+                "event": record.getMessage(),
+                "logger": record.name,
+                "level": record.levelname.lower(),
+                "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
+            }
+            if record.exc_info:
+                event["exception"] = logging.Formatter().formatException(record.exc_info)
+            event = redact_secrets(None, record.levelname.lower(), event)
+            RECENT_ERRORS.add(_tenant_of(event), json.dumps(event, default=str))
+        except Exception:
+            self.handleError(record)
+
+
+def _tenant_of(event_dict: dict) -> str | None:
+    tenant = event_dict.get("tenant")
+    return tenant if isinstance(tenant, str) and tenant else None
+
+
 def configure_logging(level: str = "INFO") -> None:
-    """JSON lines on stdout, one object per event, ready for Fluent Bit."""
+    """JSON lines on stdout, one object per event, ready for Fluent Bit; warnings and errors also
+    kept in ``RECENT_ERRORS`` for ``GET /admin/status``."""
     logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level)
+    root = logging.getLogger()
+    if not any(isinstance(handler, RecentErrorsHandler) for handler in root.handlers):
+        root.addHandler(RecentErrorsHandler())
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -59,7 +137,7 @@ def configure_logging(level: str = "INFO") -> None:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             redact_secrets,
-            structlog.processors.JSONRenderer(),
+            _RenderAndRemember(),
         ],
         logger_factory=structlog.PrintLoggerFactory(sys.stdout),
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),

@@ -233,6 +233,11 @@ class ComponentStatus(BaseModel):
 class StatusOut(BaseModel):
     components: list[ComponentStatus]
     host: dict[str, float]
+    errors: list[str] = Field(
+        default_factory=list,
+        description="this API process's newest WARNING/ERROR log lines (JSON, secrets redacted), newest first; "
+        "a tenant admin sees their tenant's lines and those of no tenant",
+    )
 
 
 class ForecastPoint(BaseModel):

@@ -75,3 +75,27 @@ def seed(engine: Engine, tenant_id: str, zone: str, now: datetime, days: int = 1
         write_forecasts(connection, tenant_id, forecast, f"luna-{tenant_id}-load", "3")
     tomorrow_prices = [p for at, p in zip(hours, prices, strict=True) if at >= tomorrow_start]
     return Seeded(tenant_id, zone, tomorrow_start, float(forecast["kwh_pred"].sum()), min(tomorrow_prices))
+
+
+def seed_ev(
+    engine: Engine, tenant_id: str, now: datetime, meter_id: str = "ev", kw: float = 11.0, days: int = 16
+) -> dict:
+    """Evening charging on the EV meter for the ``days`` local days before ``now``'s day: quarter-hours
+    17:00-21:00, of which 2-5 draw ``kw`` and the rest nothing; on the days more than 14 days back all
+    16 draw, so an average over more than the last 14 days shows. Returns kWh per local day."""
+    today = now.astimezone(BERLIN).date()
+    rows, per_day = [], {}
+    for back in range(days, 0, -1):
+        day = today - timedelta(days=back)
+        evening = datetime(day.year, day.month, day.day, 17, tzinfo=BERLIN)
+        charging = 16 if back > 14 else 2 + back % 4
+        total = 0.0
+        for q in range(16):
+            kwh = kw / 4 if q < charging else 0.0
+            total += kwh
+            ts = (evening + timedelta(minutes=15 * q)).astimezone(ZoneInfo("UTC"))
+            rows.append({"meter_id": meter_id, "ts": ts.isoformat(), "kwh": f"{kwh:.4f}"})
+        per_day[day] = total
+    result = ingest_records(engine, tenant_id, rows, source="http", source_ref=f"luna-ev-seed-{now.isoformat()}")
+    assert result.rows_quarantined == 0, result.reasons
+    return per_day

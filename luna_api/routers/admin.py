@@ -11,12 +11,14 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import text
 
 from luna_api.deps import AdminCtx, get_settings
+from luna_api.observability import RECENT_ERRORS
 from luna_api.schemas import AuditOut, ComponentStatus, Limit, Offset, Page, StatusOut, page
 from luna_core import __version__, audit
 from luna_core.db import migrate
 from luna_core.settings import Settings
 
 router = APIRouter(prefix="/admin", tags=["admin"])
+STATUS_ERRORS = 20  # log lines in /admin/status
 
 
 @router.get("/audit", response_model=Page[AuditOut])
@@ -51,8 +53,9 @@ def status(ctx: AdminCtx, settings: Annotated[Settings, Depends(get_settings)]) 
         "disk_percent": disk.percent,
         "disk_free_gb": round(disk.free / 1e9, 2),
     }
+    errors = RECENT_ERRORS.newest(STATUS_ERRORS, ctx.tenant_id, every_tenant=ctx.principal.platform_admin)
     ctx.audit("status.read")
-    return StatusOut(components=components, host=host)
+    return StatusOut(components=components, host=host, errors=errors)
 
 
 def _database(connection) -> ComponentStatus:

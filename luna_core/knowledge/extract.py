@@ -4,6 +4,8 @@ read here into blocks (headings and paragraphs, each with its page) for the chun
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import threading
 import xml.etree.ElementTree as ET
@@ -81,22 +83,43 @@ class TikaServer:
 
     def xhtml(self, data: bytes) -> tuple[str, dict[str, Any]]:
         import requests
-        from tika import parser
-        from tika import tika as tika_module
 
-        tika_module.TikaClientOnly = True  # never download or start a server jar
+        _client_only()
+        from tika import parser
+
         try:
-            parsed = parser.from_buffer(
-                data, serverEndpoint=self.url, xmlContent=True, requestOptions={"timeout": self.timeout}
+            status, body = parser.from_buffer(
+                data,
+                serverEndpoint=self.url,
+                xmlContent=True,
+                requestOptions={"timeout": self.timeout},
+                raw_response=True,
             )
         except requests.RequestException as error:
             raise ServiceUnavailable(f"Tika server at {self.url} unreachable: {type(error).__name__}") from None
-        status = parsed.get("status")
         if status in (502, 503, 504) or status is None:
             raise ServiceUnavailable(f"Tika server at {self.url} answered {status}")
         if status != 200:
             raise DocumentRejected("unreadable", f"Tika could not read the file (server status {status})")
-        return parsed.get("content") or "", parsed.get("metadata") or {}
+        # /rmeta lists the container first, then every embedded resource (a DOCX's thumbnail, an
+        # attachment) with its own XHTML document: the client's own parse glues those together into
+        # text that is no XML any more, so only the container is read here.
+        try:
+            container = json.loads(body)[0] if body else {}
+        except (ValueError, IndexError, KeyError) as error:
+            raise ServiceUnavailable(f"Tika server at {self.url} answered no metadata list: {error}") from None
+        xhtml = container.pop("X-TIKA:content", "") or ""
+        return xhtml, container
+
+
+def _client_only() -> None:
+    """The ``tika`` client checks for, downloads and starts a server jar unless told it is a client
+    only; it reads that (and whether to write its own log file) from the environment on import."""
+    os.environ.setdefault("TIKA_CLIENT_ONLY", "1")
+    os.environ.setdefault("TIKA_LOG_FILE", "")  # log through ours, no /tmp/tika.log
+    from tika import tika as tika_module
+
+    tika_module.TikaClientOnly = True  # also when it was imported before the environment was set
 
 
 def backend_for(tika_url: str | None) -> TikaBackend:

@@ -18,10 +18,14 @@ from luna_core.energy import queries
 from luna_core.energy.kpis import compute_tenant_kpis
 from luna_core.forecast_store import read_forecasts
 from luna_core.luna import formatting as fmt
+from luna_core.luna.charging import ChargingNeed, charging_need
 from luna_core.luna.intents import Intent, IntentKind, Period
 from luna_core.luna.language import Language
 from luna_core.luna.prompts import phrase
 from luna_core.market import queries as market
+from luna_core.playbook.advice import cheapest_charging_window
+from luna_core.playbook.inputs import NoPrices
+from luna_core.playbook.optimizer import Infeasible
 
 
 @dataclass(frozen=True)
@@ -102,12 +106,14 @@ def answer_intent(
         range=fmt.day_range(first, after, language),
         first=first,
         after=after,
+        now=now.astimezone(tenant.tz),
     )
     handler = {
         IntentKind.CONSUMPTION: _consumption,
         IntentKind.CHEAPEST: _cheapest,
         IntentKind.PEAK: _peak,
         IntentKind.FORECAST: _forecast,
+        IntentKind.EV_CHARGING: _ev_charging,
     }[intent.kind]
     found = handler(connection, tenant, window, language)
     if found is None:
@@ -125,6 +131,7 @@ class _Window:
     range: str
     first: date
     after: date
+    now: datetime  # tenant-local
 
 
 _Found = tuple[list[DataItem], str] | None
@@ -241,3 +248,83 @@ def _forecast(connection: Connection, tenant: TenantInfo, w: _Window, language: 
         peak_kwh=fmt.number(busiest.kwh, language),
     )
     return items, text
+
+
+def _ev_charging(connection: Connection, tenant: TenantInfo, w: _Window, language: Language) -> _Found:
+    today = w.now.date()
+    need = charging_need(connection, tenant.tenant_id, tenant.timezone, today)
+    # Today the window opens at the next full hour (the prices are hourly); tomorrow at midnight.
+    opens = w.now.replace(minute=0, second=0, microsecond=0)
+    opens = opens + timedelta(hours=1) if opens < w.now else opens
+    earliest = "00:00" if w.first > today else fmt.clock(opens) if opens.date() == today else "24:00"
+    values = {
+        "period": w.period,
+        "range": w.range,
+        "earliest": earliest,
+        "energy": fmt.number(need.energy_kwh, language),
+        "power": fmt.number(need.power_kw, language),
+    }
+    try:
+        advice = cheapest_charging_window(
+            connection, tenant.tenant_id, w.first, need.energy_kwh, need.power_kw, earliest=earliest
+        )
+    except NoPrices:
+        return None
+    except Infeasible:
+        return [], phrase(language, "none.ev_charging_infeasible", **values)
+    times = {"slot_start": fmt.clock(advice.start), "slot_end": _clock_of_day(advice.end, w.first)}
+    source = phrase(language, "sources.ev_charging", zone=tenant.zone, **values)
+    energy_source, power_source, assumption = _need_sources(need, language, values)
+    items = [
+        DataItem(phrase(language, "labels.ev_start", **values, **times), _hours(advice.start, w.first), "h", source),
+        DataItem(phrase(language, "labels.ev_end", **values, **times), _hours(advice.end, w.first), "h", source),
+        DataItem(phrase(language, "labels.ev_cost", **values, **times), advice.cost_eur, "EUR", source),
+        DataItem(phrase(language, "labels.ev_saving", **values), advice.saving_eur, "EUR", source),
+        DataItem(phrase(language, "labels.ev_energy"), need.energy_kwh, "kWh", energy_source),
+        DataItem(phrase(language, "labels.ev_power"), need.power_kw, "kW", power_source),
+    ]
+    text = phrase(
+        language,
+        "data.ev_charging",
+        cost=fmt.number(advice.cost_eur, language, 2),
+        saving=fmt.number(advice.saving_eur, language, 2),
+        assumption=assumption,
+        **values,
+        **times,
+    )
+    return items, text
+
+
+def _need_sources(need: ChargingNeed, language: Language, values: dict[str, str]) -> tuple[str, str, str]:
+    """Where the energy and the power come from, and the sentence that tells the user."""
+    if not need.meter_ids:
+        default = phrase(language, "sources.ev_default", **values)
+        return default, default, phrase(language, "data.ev_assumed_default", **values)
+    named = {
+        "meters": ", ".join(need.meter_ids),
+        "days": need.days,
+        "history": fmt.day_range(need.first, need.after, language),
+    }
+    power = phrase(language, "sources.ev_power", **named)
+    if need.energy_measured:
+        return (
+            phrase(language, "sources.ev_energy", **named),
+            power,
+            phrase(language, "data.ev_assumed_measured", **values, **named),
+        )
+    return (
+        phrase(language, "sources.ev_energy_no_charging", **values, **named),
+        power,
+        phrase(language, "data.ev_assumed_no_charging", **values, **named),
+    )
+
+
+def _hours(moment: datetime, day: date) -> float:
+    """Local clock time as hours of ``day`` (14:15 -> 14.25); the midnight ending the day is 24."""
+    if moment.date() > day:
+        return 24.0
+    return moment.hour + moment.minute / 60
+
+
+def _clock_of_day(moment: datetime, day: date) -> str:
+    return "24:00" if moment.date() > day else fmt.clock(moment)

@@ -1,10 +1,10 @@
 """Which questions are about the tenant's live data, in German or English: a small, typed router.
 
-Keyword patterns, not a model: the four questions Luna answers from data ("what did we use last
-week", "when is electricity cheapest tomorrow", "what is our peak", "what will we use tomorrow")
-have few phrasings, and a pattern that misroutes can be read and fixed. A data intent needs a
-reference to the caller's own data (we, our, unsere...) or a period, so "what is peak shaving?"
-or "how much does a heat pump consume?" stay with the documents.
+Keyword patterns, not a model: the five questions Luna answers from data ("what did we use last
+week", "when is electricity cheapest tomorrow", "what is our peak", "what will we use tomorrow",
+"when should I charge the car tomorrow") have few phrasings, and a pattern that misroutes can be
+read and fixed. A data intent needs a reference to the caller's own data (we, our, unsere...) or a
+period, so "what is peak shaving?" or "how much does a heat pump consume?" stay with the documents.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ class IntentKind(StrEnum):
     CHEAPEST = "cheapest_price"
     PEAK = "peak"
     FORECAST = "forecast"
+    EV_CHARGING = "ev_charging"
 
 
 class Period(StrEnum):
@@ -68,6 +69,17 @@ FORECAST = _p(
 )
 CONSUMPTION_STRONG = _p(r"consum\w*|verbrauch\w*|\busage\b|\bkwh\b|\benergy use\b")
 CONSUMPTION_WEAK = _p(r"\b(use|used|spent|spend|cost|costs)\b|\bkoste\w*|gekostet|ausgegeben|\bbrauch\w*")
+# Charging needs a "when" and a car, or a "best time to charge": "Laden" alone is also a shop, and
+# "when should I charge the battery" is the battery strategy's business, not the car's.
+CHARGE = _p(r"\bcharg(e|es|ed|ing)\b|\b(auf)?laden\b|\bl(ä|ae)dt\b|\bladezeit\w*|\bladevorgang\w*|\bladefenster\b")
+WHEN_TO = _p(
+    r"\bwhen\b|\bwann\b|\bwhat time\b|\bum wie ?viel uhr\b"
+    r"|\b(best|cheapest|right|good|ideal)\w* (time|hours?|window|moment)\b"
+    r"|\b(beste|günstigste|ideale|richtige)\w* (zeit|uhrzeit|stunden?|zeitpunkt|zeitfenster)\b"
+)
+VEHICLE = _p(r"\b(car|cars|ev|evs|vehicle|auto|e-auto|elektroauto|wagen|fahrzeug|e-fahrzeug|wallbox)\b")
+STORAGE = _p(r"batter\w*|akku\w*|speicher\w*|handy|phone")
+SHOP = _p(r"\b(der|den|dem|des|im|beim|ein|einen|einem|unser\w*)\s+laden\b")
 HOW_MUCH = _p(r"\bhow much\b|\bwhat did\b|\bwie ?viel\b|\bwas haben\b")
 
 
@@ -78,6 +90,8 @@ def _period(question: str) -> Period | None:
 def route(question: str) -> Intent | None:
     """The data question ``question`` asks, or None when it is one for the documents."""
     period = _period(question)
+    if _is_charging(question):
+        return Intent(IntentKind.EV_CHARGING, period if period == Period.TODAY else Period.TOMORROW)
     anchored = period is not None or OWN.search(question) is not None
     if CHEAP.search(question) and (period is not None or CHEAP_CONTEXT.search(question)):
         return Intent(IntentKind.CHEAPEST, period if period in (Period.TODAY, Period.TOMORROW) else Period.TOMORROW)
@@ -93,3 +107,11 @@ def route(question: str) -> Intent | None:
     if consumption:
         return Intent(IntentKind.CONSUMPTION, period or Period.THIS_MONTH)
     return None
+
+
+def _is_charging(question: str) -> bool:
+    if not (CHARGE.search(question) and WHEN_TO.search(question)):
+        return False
+    if VEHICLE.search(question):
+        return True
+    return STORAGE.search(question) is None and SHOP.search(question) is None
