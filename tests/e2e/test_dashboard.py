@@ -192,7 +192,9 @@ def test_other_tenant_sees_none_of_the_first_tenants_data(page, world: World):
 
 def test_keyboard_only(page, world: World):
     page.goto("/")
-    page.keyboard.type(world.a_customer.email)  # the e-mail field has the focus
+    # The sign-in form focuses its e-mail field once React has rendered it: wait for that, not for load.
+    page.wait_for_function("() => document.activeElement && document.activeElement.type === 'email'")
+    page.keyboard.type(world.a_customer.email)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
