@@ -43,6 +43,8 @@ def _day(value: date | None) -> date | None:
     if value is not None and not FIRST_DAY <= value <= LAST_DAY:
         raise ApiError(422, f"date must lie between {FIRST_DAY} and {LAST_DAY}")
     return value
+
+
 NOT_FOUND = {404: {"model": Error}}
 
 
