@@ -98,10 +98,13 @@ def aggregate(
         AGGREGATE_SQL,
         {"tenant": tenant_id, "unit": BUCKETS[bucket], "start": start, "end": end, "meter": meter_id},
     )
-    keys = list(result.keys())
-    # One fetchall, then zip over plain tuples: iterating the result fetches row by row, and
-    # Row._mapping costs three times the zip; together they were most of a month's request time.
-    return Series(start, end, [dict(zip(keys, row, strict=True)) for row in result.tuples().all()])
+    # One fetchall and dict literals in AGGREGATE_SQL's column order: iterating the result fetched
+    # row by row, and dict(zip(keys, row)) cost four times the literal on a year of hourly buckets.
+    buckets = [
+        {"start": start_, "kwh": kwh, "cost_eur": cost, "intervals": intervals, "unpriced_intervals": unpriced}
+        for start_, kwh, cost, intervals, unpriced in result.tuples().all()
+    ]
+    return Series(start, end, buckets)
 
 
 def comparison_window(start: datetime, end: datetime, compare: str) -> tuple[datetime, datetime]:
