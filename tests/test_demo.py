@@ -59,6 +59,7 @@ def test_demo_seeds_and_materializes_everything(engine, settings, registry, monk
             assert answer.status_code == 200, answer.text
             cited = {c["title"] for c in answer.json()["citations"]}
             assert answer.json()["mode"] in ("llm", "extractive") and any("Wallbox" in t for t in cited), answer.json()
+            assert "residual current" in answer.json()["answer"], answer.json()
             planned = client.get("/playbook/recommendations", headers=headers).json()["items"]
             assert any(item["strategy"] == "ev_cheapest_window" and item["saving_eur"] is not None for item in planned)
         for site in DEMO_SITES:
