@@ -1,8 +1,9 @@
 """``luna demo``: a working platform on a fresh machine, with nothing but this repository.
 
 Embedded PostgreSQL (unless LUNA_DATABASE_URL is set) -> migrations -> three demo tenants with
-simulated history dropped into their landing inboxes -> every asset materialized -> the
-Dagster UI, the MQTT subscriber and live simulated meters, until Ctrl-C.
+simulated history dropped into their landing inboxes, playbook rules switched on and sample
+documents queued -> every asset materialized (energy, market, forecasts, playbook, knowledge) ->
+the API with the dashboard, the Dagster UI, the MQTT subscriber and live simulated meters, until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from rich.table import Table
 
 from luna_cli.common import console, settings_with_database
 from luna_cli.demo_accounts import ensure_demo_accounts
+from luna_cli.demo_documents import add_demo_documents
+from luna_cli.demo_playbook import ensure_demo_rules
 from luna_cli.materialize import REPO_ROOT, dagster_instance, materialize_everything
 from luna_core.db import migrate
 from luna_core.db.engine import app_engine, owner_engine
@@ -52,9 +55,16 @@ def run_demo(days: int, serve: bool, port: int, progress: Callable[[], Progress]
             simulate_site(site, start, end, seed=settings.seed).write_parquet(path)
             drop_file(settings, site.tenant_id, path)
             bar.advance(task)
+    tenant_ids = [s.tenant_id for s in DEMO_SITES]
+    rules = ensure_demo_rules(engine, tenant_ids)
+    for added in add_demo_documents(engine, settings, tenant_ids):
+        console.print(
+            f"{added.tenant_id}: {added.added} sample documents queued, {added.already_there} already there; "
+            f"{rules[added.tenant_id]} playbook rules switched on now"
+        )
     instance = dagster_instance(settings)
     materialize_everything(settings, None, progress, instance=instance)
-    console.print(f"[green]demo data ready[/green] for {', '.join(s.tenant_id for s in DEMO_SITES)}")
+    console.print(f"[green]demo data ready[/green] for {', '.join(tenant_ids)}")
     accounts = ensure_demo_accounts(engine, settings, [s.tenant_id for s in DEMO_SITES])
     if accounts:
         table = Table(title=f"demo accounts: shown once, also in {settings.data_dir / 'demo-credentials.txt'}")

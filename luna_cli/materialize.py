@@ -13,6 +13,8 @@ from rich.progress import Progress
 
 from luna_assets.checks import ALL_CHECKS
 from luna_assets.definitions import ASSETS
+from luna_assets.jobs import knowledge_job, playbook_job
+from luna_assets.knowledge_checks import KNOWLEDGE_CHECKS
 from luna_assets.partitions import tenants_partitions
 from luna_core.db.embedded import ensure_dagster_database, ensure_mlflow_database
 from luna_core.db.engine import app_engine
@@ -23,6 +25,13 @@ from resources import build_resources
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # A tenant with too little history skips training and forecasting, and says so in the metadata.
 ENERGY_AND_FORECAST = ["meter_readings", "consumption_hourly", "tenant_kpis", "load_forecast_model", "load_forecast"]
+# Then, per tenant, what builds on them: the same selections as the playbook_refresh and
+# knowledge_refresh jobs, each its own run (a failed document never marks the energy run failed).
+TENANT_STAGES = (
+    ("energy assets", ENERGY_AND_FORECAST),
+    ("playbook", list(playbook_job.selection.resolve(ASSETS))),
+    ("knowledge", list(knowledge_job.selection.resolve(ASSETS))),
+)
 
 
 def dagster_instance(settings: Settings) -> DagsterInstance:
@@ -55,25 +64,26 @@ def materialize_everything(
     resources = build_resources(settings)
     outcome: dict[str, bool] = {}
     with progress() as bar:
-        task = bar.add_task("materializing", total=len(tenants) + 1)
+        task = bar.add_task("materializing", total=len(tenants) * len(TENANT_STAGES) + 1)
         bar.update(task, description="day_ahead_prices")
         outcome["day_ahead_prices"] = materialize(
             ASSETS, selection=["day_ahead_prices"], instance=instance, resources=resources, raise_on_error=False
         ).success
         bar.advance(task)
         for tenant in tenants:
-            bar.update(task, description=f"energy assets of {tenant}")
-            result = materialize(
-                [*ASSETS, *ALL_CHECKS],
-                selection=ENERGY_AND_FORECAST,
-                partition_key=tenant,
-                instance=instance,
-                resources=resources,
-                tags={"tenant": tenant},
-                raise_on_error=False,
-            )
-            outcome[tenant] = result.success
-            bar.advance(task)
+            for stage, selection in TENANT_STAGES:
+                bar.update(task, description=f"{stage} of {tenant}")
+                result = materialize(
+                    [*ASSETS, *ALL_CHECKS, *KNOWLEDGE_CHECKS],
+                    selection=selection,
+                    partition_key=tenant,
+                    instance=instance,
+                    resources=resources,
+                    tags={"tenant": tenant},
+                    raise_on_error=False,
+                )
+                outcome[f"{stage} of {tenant}"] = result.success
+                bar.advance(task)
     failed = [name for name, ok in outcome.items() if not ok]
     if failed:
         raise ValueError(f"materialization failed for {', '.join(failed)}: see the runs in the Dagster UI")

@@ -103,26 +103,10 @@ HTML = """<!DOCTYPE html>
 
 
 def add_document(engine, settings, tenant_id: str, filename: str, data: bytes):
-    """Stores a file and its queued row the way the upload route does (without HTTP)."""
-    import hashlib
-    import uuid
+    """Stores a file and its queued row through the upload route's core function (without HTTP)."""
+    from luna_core.knowledge.uploads import submit_document
 
-    from luna_core.db.tenancy import tenant_scope
-    from luna_core.knowledge import files, sniff, store
-
-    document_id = uuid.uuid4()
-    files.store(settings, tenant_id, document_id, data)
-    with tenant_scope(engine, tenant_id) as connection:
-        store.insert_document(
-            connection,
-            tenant_id,
-            id=document_id,
-            filename=filename,
-            content_type=sniff.CONTENT_TYPES[sniff.kind_from_name(filename)],
-            size_bytes=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
-        )
-    return document_id
+    return submit_document(engine, settings, tenant_id, filename, data, request_processing=False).document.id
 
 
 def status_of(engine, tenant_id: str, document_id):

@@ -1,5 +1,7 @@
 """`luna demo --no-serve` end to end on the test server: demo tenants, every asset, KPIs present,
-runs recorded in a PostgreSQL-backed Dagster instance (the one the UI would show)."""
+sample documents indexed, playbook rules on and recommendations planned, runs recorded in a
+PostgreSQL-backed Dagster instance (the one the UI would show). The pgvector index lives in the
+test session's embedded server (the server at 5432 has no pgvector)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,13 @@ from dagster import DagsterInstance
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from luna_cli.demo_documents import add_demo_documents, demo_documents
+from luna_cli.demo_playbook import DEMO_RULES, ensure_demo_rules
 from luna_cli.main import app
-from luna_core.db.schema import tenant_kpis
+from luna_core.db.schema import playbook_recommendations, tenant_kpis
 from luna_core.db.tenancy import tenant_scope
+from luna_core.knowledge import store
+from luna_core.playbook.rules import list_rules
 from luna_core.settings import get_settings
 from luna_core.simulation.sites import DEMO_SITES
 from tests.conftest import create_database, drop_database
@@ -25,6 +31,7 @@ def test_demo_seeds_and_materializes_everything(engine, settings, registry, monk
     monkeypatch.setenv("LUNA_DAGSTER_DATABASE_URL", url)
     monkeypatch.setenv("LUNA_MLFLOW_URL", registry.tracking_uri)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("LUNA_VECTOR_DATABASE_URL", settings.vector_database_url)
     get_settings.cache_clear()
     try:
         result = CliRunner().invoke(app, ["demo", "--no-serve", "--days", "3"])
@@ -42,12 +49,35 @@ def test_demo_seeds_and_materializes_everything(engine, settings, registry, monk
         with TestClient(create_app(get_settings())) as client:
             login = client.post("/auth/token", data={"username": email, "password": password})
             assert login.status_code == 200, login.text
-            kpis = client.get("/kpis", headers={"Authorization": f"Bearer {login.json()['access_token']}"})
+            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            kpis = client.get("/kpis", headers=headers)
             assert kpis.status_code == 200 and kpis.json()["kwh_month"] > 0
+            # The household's wallbox manual answers this; the citation points into it.
+            answer = client.post(
+                "/rag/ask", headers=headers, json={"question": "What does error E04 on the wallbox mean?"}
+            )
+            assert answer.status_code == 200, answer.text
+            cited = {c["title"] for c in answer.json()["citations"]}
+            assert answer.json()["mode"] in ("llm", "extractive") and any("Wallbox" in t for t in cited), answer.json()
+            assert "residual current" in answer.json()["answer"], answer.json()
+            planned = client.get("/playbook/recommendations", headers=headers).json()["items"]
+            assert any(item["strategy"] == "ev_cheapest_window" and item["saving_eur"] is not None for item in planned)
         for site in DEMO_SITES:
             with tenant_scope(engine, site.tenant_id) as connection:
                 kpis = connection.execute(select(tenant_kpis)).one()
+                documents = store.list_documents(connection, site.tenant_id, 50, 0)
+                rules = list_rules(connection, site.tenant_id, enabled_only=True)
+                recommendations = connection.execute(select(playbook_recommendations)).all()
             assert kpis.kwh_month > 0 and kpis.cost_month_eur is not None
+            assert len(documents) == len(demo_documents(site.tenant_id)) >= 3
+            assert all(d.status == "indexed" and d.chunk_count > 0 for d in documents), documents
+            assert {r.strategy for r in rules} == {strategy for _, strategy, _ in DEMO_RULES[site.tenant_id]}
+            assert recommendations, site.tenant_id
+        # A second demo run adds nothing: the rules exist, the documents are recognised by their SHA-256.
+        tenant_ids = [s.tenant_id for s in DEMO_SITES]
+        assert ensure_demo_rules(engine, tenant_ids) == dict.fromkeys(tenant_ids, 0)
+        again = add_demo_documents(engine, get_settings(), tenant_ids)
+        assert all(a.added == 0 and a.already_there == len(demo_documents(a.tenant_id)) for a in again)
         with DagsterInstance.get() as instance:
             assert type(instance.run_storage).__name__ == "PostgresRunStorage"
             runs = instance.get_runs()

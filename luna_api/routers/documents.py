@@ -6,7 +6,6 @@ response by the same core pipeline the Dagster assets run; the outbox request le
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 from typing import Annotated
@@ -19,8 +18,7 @@ from luna_api.deps import AdminCtx, Ctx, get_engine, get_settings
 from luna_api.errors import ApiError, not_found
 from luna_api.schemas import ChunkOut, DocumentOut, Error, Limit, Offset, Page, page
 from luna_core import outbox
-from luna_core.db.tenancy import tenant_scope
-from luna_core.knowledge import files, pipeline, sniff, store
+from luna_core.knowledge import files, pipeline, sniff, store, uploads
 from luna_core.knowledge.errors import DocumentRejected
 from luna_core.knowledge.service import knowledge_for
 from luna_core.settings import Settings
@@ -87,46 +85,30 @@ def upload_document(
     """Stores the file and answers 202 with the queued document; checking, extraction, chunking,
     embedding and indexing follow (status ``processing`` -> ``indexed`` or ``failed`` with the reason).
     The same file (SHA-256) in the same tenant answers 200 with the existing document."""
-    filename = (file.filename or "").replace("\\", "/").rsplit("/", 1)[-1][:255]
+    filename = uploads.clean_filename(file.filename)
     try:
-        sniff.kind_from_name(filename or "unnamed")
+        sniff.kind_from_name(filename or "unnamed")  # refused before reading a byte
     except DocumentRejected as error:
         raise ApiError(415, str(error)) from None
-    max_bytes = int(settings.max_upload_mb * 1024 * 1024)
-    data = _read_upload(file, max_bytes)
-    if not data.strip():
-        raise ApiError(422, f"{filename!r} is empty", code="invalid_request")
-    sha256 = hashlib.sha256(data).hexdigest()
+    data = _read_upload(file, int(settings.max_upload_mb * 1024 * 1024))
     tenant = ctx.tenant_id
-    existing = store.find_by_sha(ctx.db, tenant, sha256)
-    if existing is not None and existing.status != "failed":
-        ctx.audit("documents.upload", target=f"document/{existing.id}", outcome="duplicate")
-        return JSONResponse(document_out(existing, duplicate=True).model_dump(mode="json"), status_code=200)
-    document_id = existing.id if existing is not None else uuid.uuid4()
-    files.store(settings, tenant, document_id, data)
     try:
-        # Its own transaction: committed before the 202, or the stored file is removed again.
-        with tenant_scope(engine, tenant) as connection:
-            if existing is not None:  # a failed upload sent again: try it afresh
-                store.update_document(connection, tenant, document_id, status="queued", error=None, filename=filename)
-                row = store.get(connection, tenant, document_id)
-            else:
-                row = store.insert_document(
-                    connection,
-                    tenant,
-                    id=document_id,
-                    filename=filename,
-                    content_type=sniff.CONTENT_TYPES[sniff.kind_from_name(filename)],
-                    size_bytes=len(data),
-                    sha256=sha256,
-                    uploaded_by=ctx.principal.email or ctx.principal.subject,
-                )
-            outbox.enqueue(
-                connection, tenant, "ingest_document", {"document_id": str(document_id)}, ctx.principal.subject
-            )
-    except Exception:
-        files.delete(settings, tenant, document_id)
-        raise
+        submitted = uploads.submit_document(
+            engine,
+            settings,
+            tenant,
+            filename,
+            data,
+            uploaded_by=ctx.principal.email or ctx.principal.subject,
+            requested_by=ctx.principal.subject,
+        )
+    except DocumentRejected as error:
+        raise ApiError(422, str(error), code="invalid_request") from None
+    row = submitted.document
+    document_id = row.id
+    if submitted.duplicate:
+        ctx.audit("documents.upload", target=f"document/{document_id}", outcome="duplicate")
+        return JSONResponse(document_out(row, duplicate=True).model_dump(mode="json"), status_code=200)
     ctx.audit("documents.upload", target=f"document/{document_id}", size_bytes=len(data))
     background.add_task(process_in_background, engine, settings, tenant, document_id)
     return document_out(row)

@@ -131,7 +131,11 @@ DEMO_SITES: tuple[SiteSpec, ...] = (
         state="BY",
         latitude=48.1600,
         longitude=11.5800,
-        meters=(MeterSpec("main", "consumption", annual_kwh=3_500, profile="h0", max_kw=HOUSEHOLD_FUSE_KW),),
+        meters=(
+            MeterSpec("main", "consumption", annual_kwh=3_500, profile="h0", max_kw=HOUSEHOLD_FUSE_KW),
+            # An 11 kW wallbox on its own meter (the demo's EV charging rule plans it).
+            MeterSpec("wallbox", "ev", annual_kwh=2_000),
+        ),
     ),
     SiteSpec(
         tenant_id="bakery",
