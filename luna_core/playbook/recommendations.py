@@ -166,17 +166,20 @@ def _ev(inputs, rule, surplus, feed_in, planned, result) -> None:
         spans = ", ".join(_span(inputs, a, b) for a, b in windows(active)[:3])
         naive_active = plan.baseline_kw > 1e-3
         prices = inputs.curve.eur_per_mwh
+        hours = int(active.sum())
         result.recommendations.append(
             Recommendation(
                 rule.id,
                 rule.strategy,
                 f"Charge {meter.meter_id} {spans}",
                 f"{meter.meter_id} laden {spans}",
-                f"{energy:.1f} kWh are needed by {inputs.local(deadline)}. Charging in the {int(active.sum())} "
-                f"cheapest hours (mean {_price(prices[active])}) instead of on arrival at {params.arrival} "
+                f"{energy:.1f} kWh are needed by {inputs.local(deadline)}. Charging in "
+                f"{'the cheapest hour' if hours == 1 else f'the {hours} cheapest hours'} "
+                f"(mean {_price(prices[active])}) instead of on arrival at {params.arrival} "
                 f"(mean {_price(prices[naive_active])}) saves {_eur(plan.saving_eur)}.",
-                f"Bis {inputs.local(deadline)} werden {energy:.1f} kWh gebraucht. Laden in den "
-                f"{int(active.sum())} günstigsten Stunden (Mittel {_price(prices[active])}) statt sofort bei "
+                f"Bis {inputs.local(deadline)} werden {energy:.1f} kWh gebraucht. Laden in "
+                f"{'der günstigsten Stunde' if hours == 1 else f'den {hours} günstigsten Stunden'} "
+                f"(Mittel {_price(prices[active])}) statt sofort bei "
                 f"Ankunft um {params.arrival} (Mittel {_price(prices[naive_active])}) spart "
                 f"{_eur_de(plan.saving_eur)}.",
                 plan.saving_eur,
