@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import typer
@@ -243,7 +244,12 @@ def api(
     settings = settings_with_database()
     host, port = host or settings.api_host, port or settings.api_port
     console.print(f"API on http://{host}:{port}  docs: http://{host}:{port}/docs")
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+    application = create_app(settings)
+    # Everything imported and built so far lives as long as the process: moved out of the garbage
+    # collector's generations, so its full collections no longer walk it in the middle of requests.
+    gc.collect()
+    gc.freeze()
+    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
 
 
 @app.command("demo")
