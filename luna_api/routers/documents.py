@@ -16,7 +16,8 @@ from sqlalchemy import Engine
 
 from luna_api.deps import AdminCtx, Ctx, get_engine, get_settings
 from luna_api.errors import ApiError, not_found
-from luna_api.schemas import ChunkOut, DocumentOut, Error, Limit, Offset, Page, page
+from luna_api.knowledge_schemas import ChunkOut, DocumentOut
+from luna_api.schemas import Error, Limit, Offset, Page, page
 from luna_core import outbox
 from luna_core.knowledge import files, pipeline, sniff, store, uploads
 from luna_core.knowledge.errors import DocumentRejected

@@ -16,27 +16,22 @@ from fastapi import APIRouter, Depends, Path, Request
 
 from luna_api.deps import AdminCtx, Ctx, get_settings
 from luna_api.errors import not_found
-from luna_api.schemas import (
+from luna_api.luna_schemas import (
     AdminFeedbackOut,
     AskIn,
     AskOut,
     CitationOut,
     DataItemOut,
-    Error,
     FeedbackIn,
     FeedbackOut,
-    Limit,
     MessageOut,
     NegativeFeedbackOut,
     NoHitQuestionOut,
-    Offset,
-    Page,
     SessionOut,
     SessionSummaryOut,
     SignalsOut,
-    TrainingRequestOut,
-    page,
 )
+from luna_api.schemas import Error, Limit, Offset, Page, TrainingRequestOut, page
 from luna_core.luna import AskOptions, SessionNotFound, ask, feedback, memory
 from luna_core.settings import Settings
 

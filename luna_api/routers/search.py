@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends
 
 from luna_api.deps import AdminCtx, Ctx, get_engine, get_settings
 from luna_api.errors import ApiError
-from luna_api.schemas import Error, KnowledgeOut, RequestOut, SearchHitOut, SearchIn, SearchOut, TenantChunksOut
+from luna_api.knowledge_schemas import KnowledgeOut, SearchHitOut, SearchIn, SearchOut, TenantChunksOut
+from luna_api.schemas import Error, RequestOut
 from luna_core import outbox
 from luna_core.db.tenancy import tenant_scope
 from luna_core.knowledge import store

@@ -1,0 +1,72 @@
+"""Request and response models of the knowledge layer (/documents, /search, /admin/knowledge)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class DocumentOut(BaseModel):
+    id: str
+    filename: str
+    title: str | None
+    content_type: str
+    size_bytes: int
+    sha256: str
+    status: Literal["queued", "processing", "indexed", "failed"]
+    error: str | None
+    pages: int | None
+    language: str | None
+    author: str | None
+    chunk_count: int
+    created_at: datetime
+    indexed_at: datetime | None
+    duplicate: bool = False
+
+
+class ChunkOut(BaseModel):
+    id: str
+    position: int
+    page: int | None
+    heading: str | None
+    text: str
+    token_count: int
+    language: str
+
+
+class SearchIn(BaseModel):
+    query: str = Field(min_length=1, max_length=2000)
+    k: int = Field(5, ge=1, le=50)
+    threshold: float | None = Field(None, ge=-1, le=2, description="leave out hits scoring below this")
+
+
+class SearchHitOut(BaseModel):
+    chunk_id: str
+    document_id: str
+    title: str
+    page: int | None
+    heading: str | None
+    snippet: str
+    score: float
+    language: str
+
+
+class SearchOut(BaseModel):
+    hits: list[SearchHitOut]
+
+
+class TenantChunksOut(BaseModel):
+    tenant_id: str
+    chunks: int
+    documents: int
+
+
+class KnowledgeOut(BaseModel):
+    backend: str
+    collection: str | None
+    embedding_model: str
+    dim: int | None
+    chunks_by_tenant: list[TenantChunksOut]
+    last_reindex_at: datetime | None
