@@ -14,44 +14,38 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import csr_matrix, hstack, lil_matrix
+from scipy.optimize import Bounds, LinearConstraint
+from scipy.sparse import lil_matrix
 
-TOLERANCE = 1e-6
+from luna_core.playbook.lp import (
+    TOLERANCE,
+    Infeasible,
+    Plan,
+    PriceCurve,
+    check_positive,
+    draw_cost,
+    finish,
+    hhmm,
+    pv_first,
+    solve,
+    solve_problem,
+    surplus_kw,
+)
 
-
-class Infeasible(ValueError):
-    """The request cannot be met; the message says why in plain words."""
-
-
-@dataclass(frozen=True)
-class PriceCurve:
-    """Equal-length delivery slots: UTC starts and EUR/MWh."""
-
-    starts: tuple[datetime, ...]
-    eur_per_mwh: np.ndarray
-    hours: float = 1.0
-
-    def __post_init__(self) -> None:
-        prices = np.asarray(self.eur_per_mwh, dtype=float)
-        object.__setattr__(self, "eur_per_mwh", prices)
-        if len(self.starts) != len(prices) or len(prices) == 0:
-            raise Infeasible("the price curve needs one price per slot and at least one slot")
-        if not np.all(np.isfinite(prices)):
-            raise Infeasible("every price must be a finite number")
-        if not 0 < self.hours <= 24:
-            raise Infeasible("slots must be between a minute and a day long")
-
-    def __len__(self) -> int:
-        return len(self.eur_per_mwh)
-
-    @property
-    def eur_per_kwh(self) -> np.ndarray:
-        return self.eur_per_mwh / 1000.0
+# Re-exported: callers import the optimiser's vocabulary from here.
+__all__ = [
+    "BatteryRequest",
+    "EvRequest",
+    "HeatPumpRequest",
+    "Infeasible",
+    "Plan",
+    "PriceCurve",
+    "draw_cost",
+    "optimise",
+]
 
 
 @dataclass(frozen=True)
@@ -109,123 +103,24 @@ class BatteryRequest:
 DeviceRequest = EvRequest | HeatPumpRequest | BatteryRequest
 
 
-@dataclass
-class Plan:
-    device: str
-    kind: str
-    curve: PriceCurve
-    baseline_kw: np.ndarray
-    optimised_kw: np.ndarray
-    naive_cost_eur: float
-    optimised_cost_eur: float
-    solve_seconds: float
-    state_kwh: np.ndarray | None = None  # battery energy or stored heat at each slot boundary
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def saving_eur(self) -> float:
-        return self.naive_cost_eur - self.optimised_cost_eur
-
-    @property
-    def optimised_kwh(self) -> float:
-        return float(np.clip(self.optimised_kw, 0, None).sum() * self.curve.hours)
-
-    @property
-    def naive_kwh(self) -> float:
-        return float(np.clip(self.baseline_kw, 0, None).sum() * self.curve.hours)
-
-    def active_window(self) -> tuple[int, int] | None:
-        """First and last+1 slot in which the optimised plan draws power."""
-        active = np.flatnonzero(self.optimised_kw > 1e-3)
-        return (int(active[0]), int(active[-1]) + 1) if len(active) else None
-
-
 def optimise(
     request: DeviceRequest,
     curve: PriceCurve,
-    pv_surplus_kw: np.ndarray | None = None,
+    pvsurplus_kw_kw: np.ndarray | None = None,
     feed_in_eur_kwh: float = 0.0,
 ) -> Plan:
     """The cheapest plan for one device on one price curve; raises ``Infeasible`` with the reason."""
     started = time.perf_counter()
     if isinstance(request, EvRequest):
-        plan = _ev(request, curve, _surplus(pv_surplus_kw, curve), feed_in_eur_kwh)
+        plan = _ev(request, curve, surplus_kw(pvsurplus_kw_kw, curve), feed_in_eur_kwh)
     elif isinstance(request, HeatPumpRequest):
-        plan = _heat_pump(request, curve, _surplus(pv_surplus_kw, curve), feed_in_eur_kwh)
+        plan = _heat_pump(request, curve, surplus_kw(pvsurplus_kw_kw, curve), feed_in_eur_kwh)
     elif isinstance(request, BatteryRequest):
         plan = _battery(request, curve)
     else:  # pragma: no cover - the union above is closed
         raise TypeError(f"unknown device request {type(request).__name__}")
     plan.solve_seconds = time.perf_counter() - started
     return plan
-
-
-def _surplus(pv_surplus_kw: np.ndarray | None, curve: PriceCurve) -> np.ndarray:
-    if pv_surplus_kw is None:
-        return np.zeros(len(curve))
-    surplus = np.asarray(pv_surplus_kw, dtype=float)
-    if surplus.shape != (len(curve),):
-        raise Infeasible(f"the PV surplus needs {len(curve)} values, one per price slot, got {surplus.size}")
-    return np.clip(np.nan_to_num(surplus), 0.0, None)
-
-
-def draw_cost(kw: np.ndarray, curve: PriceCurve, surplus_kw: np.ndarray, feed_in_eur_kwh: float) -> float:
-    """EUR for drawing ``kw`` per slot: the PV surplus first (it would have earned the feed-in tariff),
-    the rest from the grid at the price. One meter cannot import and export at once."""
-    from_pv = np.minimum(kw, surplus_kw)
-    return float(((kw - from_pv) * curve.eur_per_kwh + from_pv * feed_in_eur_kwh).sum() * curve.hours)
-
-
-def _pv_first(problem: tuple, n: int, surplus: np.ndarray, power: float, curve: PriceCurve, feed_in: float) -> tuple:
-    """Grid draw only once the PV surplus is used up. Only where the grid is cheaper than the feed-in
-    tariff would the LP rather import while exporting PV (one meter cannot); there a binary per slot
-    says "grid on" (then the surplus is drawn first) or "grid off". Variables 0..n-1 are grid draw,
-    n..2n-1 PV draw."""
-    cost, lower, upper, integrality, constraints = problem
-    concave = np.flatnonzero((surplus > 0) & (curve.eur_per_kwh < feed_in))
-    if not len(concave):
-        return problem
-    size, k = len(cost), len(concave)
-    padded = [LinearConstraint(hstack([c.A, csr_matrix((c.A.shape[0], k))]).tocsr(), c.lb, c.ub) for c in constraints]
-    rows = lil_matrix((2 * k, size + k))
-    for j, t in enumerate(concave):
-        rows[2 * j, t], rows[2 * j, size + j] = 1.0, -power  # grid <= P * on
-        rows[2 * j + 1, n + t], rows[2 * j + 1, size + j] = 1.0, -min(surplus[t], power)  # PV >= surplus * on
-    bounds_lo = np.tile([-np.inf, 0.0], k)
-    bounds_hi = np.tile([0.0, np.inf], k)
-    base_integrality = np.zeros(size) if integrality is None else integrality
-    return (
-        np.concatenate([cost, np.zeros(k)]),
-        np.concatenate([lower, np.zeros(k)]),
-        np.concatenate([upper, np.ones(k)]),
-        np.concatenate([base_integrality, np.ones(k)]),
-        [*padded, LinearConstraint(rows.tocsr(), bounds_lo, bounds_hi)],
-    )
-
-
-def _solve_problem(problem: tuple, size: int) -> np.ndarray | None:
-    cost, lower, upper, integrality, constraints = problem
-    x = _solve(cost, Bounds(lower, upper), constraints, integrality)
-    return None if x is None else x[:size]
-
-
-def _check_positive(**values: float) -> None:
-    for name, value in values.items():
-        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-            raise Infeasible(f"{name} must be a positive number, got {value}")
-
-
-def _solve(cost: np.ndarray, bounds: Bounds, constraints: list[LinearConstraint], integrality=None):
-    result = milp(cost, bounds=bounds, constraints=constraints, integrality=integrality, options={"presolve": True})
-    if result.status == 0 and result.x is not None:
-        return result.x
-    return None
-
-
-def _hhmm(curve: PriceCurve, slot: int) -> str:
-    if slot >= len(curve):
-        return "the end of the price curve"
-    return curve.starts[slot].strftime("%Y-%m-%d %H:%M UTC")
 
 
 # --- EV ------------------------------------------------------------------------------------------
@@ -244,7 +139,7 @@ def naive_ev_kw(request: EvRequest, curve: PriceCurve) -> np.ndarray:
 
 
 def _ev_window(request: EvRequest, curve: PriceCurve) -> tuple[int, int]:
-    _check_positive(energy_kwh=request.energy_kwh, power_kw=request.power_kw)
+    check_positive(energy_kwh=request.energy_kwh, power_kw=request.power_kw)
     if not 0 < request.efficiency <= 1:
         raise Infeasible(f"charging efficiency must be in (0, 1], got {request.efficiency}")
     deadline = len(curve) if request.deadline is None else request.deadline
@@ -253,7 +148,7 @@ def _ev_window(request: EvRequest, curve: PriceCurve) -> tuple[int, int]:
     if deadline <= request.arrival or deadline > len(curve):
         raise Infeasible(
             f"the deadline must come after the arrival and within the priced slots "
-            f"(arrival {_hhmm(curve, request.arrival)}, deadline slot {deadline} of {len(curve)})"
+            f"(arrival {hhmm(curve, request.arrival)}, deadline slot {deadline} of {len(curve)})"
         )
     if request.battery_kwh is not None and request.energy_kwh > request.battery_kwh + TOLERANCE:
         raise Infeasible(f"{request.energy_kwh:.1f} kWh do not fit into a {request.battery_kwh:.1f} kWh car battery")
@@ -263,8 +158,8 @@ def _ev_window(request: EvRequest, curve: PriceCurve) -> tuple[int, int]:
         needed = request.energy_kwh / (request.power_kw * request.efficiency)
         raise Infeasible(
             f"{request.energy_kwh:.1f} kWh at {request.power_kw:g} kW need {needed:.1f} h of charging, "
-            f"but only {hours:.1f} h lie between arrival ({_hhmm(curve, request.arrival)}) and deadline "
-            f"({_hhmm(curve, deadline)}): at most {possible:.1f} kWh are possible"
+            f"but only {hours:.1f} h lie between arrival ({hhmm(curve, request.arrival)}) and deadline "
+            f"({hhmm(curve, deadline)}): at most {possible:.1f} kWh are possible"
         )
     return request.arrival, deadline
 
@@ -313,11 +208,11 @@ def _ev(request: EvRequest, curve: PriceCurve, surplus: np.ndarray, feed_in: flo
         integrality,
         [LinearConstraint(rows.tocsr(), np.array(lower_b), np.array(upper_b))],
     )
-    x = _solve_problem(_pv_first(problem, n, surplus, power, curve, feed_in), size)
+    x = solve_problem(pv_first(problem, n, surplus, power, curve, feed_in), size)
     if x is None:
         raise Infeasible("no charging plan meets the energy need before the deadline")
     kw = np.clip(x[:n] + x[n : 2 * n], 0.0, power)
-    return _finish(request, curve, naive, kw, lambda p: draw_cost(p, curve, surplus, feed_in))
+    return finish(request, curve, naive, kw, lambda p: draw_cost(p, curve, surplus, feed_in))
 
 
 # --- Heat pump -----------------------------------------------------------------------------------
@@ -330,7 +225,7 @@ def _heat_pump(request: HeatPumpRequest, curve: PriceCurve, surplus: np.ndarray,
         raise Infeasible(f"the heat pump's baseline needs {n} values, one per price slot, got {baseline.size}")
     if not np.all(np.isfinite(baseline)) or np.any(baseline < 0):
         raise Infeasible("the heat pump's baseline must be non-negative numbers")
-    _check_positive(power_kw=request.power_kw, cop=request.cop, capacity_kwh_per_k=request.capacity_kwh_per_k)
+    check_positive(power_kw=request.power_kw, cop=request.cop, capacity_kwh_per_k=request.capacity_kwh_per_k)
     if request.ua_kw_per_k < 0:
         raise Infeasible("ua_kw_per_k (extra heat loss per kelvin) must not be negative")
     if not request.comfort_min_c <= request.start_c <= request.comfort_max_c:
@@ -342,7 +237,7 @@ def _heat_pump(request: HeatPumpRequest, curve: PriceCurve, surplus: np.ndarray,
     if len(over):
         t = int(over[0])
         raise Infeasible(
-            f"the heat demand at {_hhmm(curve, t)} needs {baseline[t]:.1f} kW, more than the heat pump's "
+            f"the heat demand at {hhmm(curve, t)} needs {baseline[t]:.1f} kW, more than the heat pump's "
             f"{request.power_kw:g} kW"
         )
     capacity = request.capacity_kwh_per_k * (request.comfort_max_c - request.comfort_min_c)
@@ -382,11 +277,11 @@ def _heat_pump(request: HeatPumpRequest, curve: PriceCurve, surplus: np.ndarray,
         lo[2 * n + t], hi[2 * n + t] = -leak * start, np.inf
     cost = np.concatenate([curve.eur_per_kwh * dt, np.full(n, feed_in * dt), np.zeros(2 * n + 1)])
     problem = (cost, lower, upper, None, [LinearConstraint(rows.tocsr(), lo, hi)])
-    x = _solve_problem(_pv_first(problem, n, surplus, request.power_kw, curve, feed_in), size)
+    x = solve_problem(pv_first(problem, n, surplus, request.power_kw, curve, feed_in), size)
     if x is None:
         raise Infeasible("no heating plan keeps the building inside the comfort band")
     kw = np.clip(x[:n] + x[n : 2 * n], 0.0, request.power_kw)
-    plan = _finish(request, curve, baseline, kw, lambda p: draw_cost(p, curve, surplus, feed_in))
+    plan = finish(request, curve, baseline, kw, lambda p: draw_cost(p, curve, surplus, feed_in))
     plan.state_kwh = x[store] if plan.optimised_kw is kw else np.full(n + 1, start)
     return plan
 
@@ -395,7 +290,7 @@ def _heat_pump(request: HeatPumpRequest, curve: PriceCurve, surplus: np.ndarray,
 
 
 def _battery_inputs(request: BatteryRequest, n: int) -> tuple[np.ndarray, np.ndarray]:
-    _check_positive(capacity_kwh=request.capacity_kwh, power_kw=request.power_kw)
+    check_positive(capacity_kwh=request.capacity_kwh, power_kw=request.power_kw)
     if not 0 < request.efficiency <= 1:
         raise Infeasible(f"round-trip efficiency must be in (0, 1], got {request.efficiency}")
     if not 0 <= request.soc_min <= request.soc_start <= 1:
@@ -486,18 +381,18 @@ def _battery(request: BatteryRequest, curve: PriceCurve) -> Plan:
     cost[x] = -request.feed_in_eur_kwh * dt
     integrality = np.zeros(size)
     integrality[b] = integrality[z] = 1
-    solution = _solve(cost, Bounds(lower, upper), [LinearConstraint(rows.tocsr(), lo, hi)], integrality)
+    solution = solve(cost, Bounds(lower, upper), [LinearConstraint(rows.tocsr(), lo, hi)], integrality)
     if solution is None:
         if request.grid_limit_kw is not None:
             peak = int(np.argmax(net))
             raise Infeasible(
-                f"the site's load of {net[peak]:.1f} kW at {_hhmm(curve, peak)} cannot be held below the "
+                f"the site's load of {net[peak]:.1f} kW at {hhmm(curve, peak)} cannot be held below the "
                 f"contracted {request.grid_limit_kw:g} kW with a {capacity:g} kWh / {power:g} kW battery"
             )
         raise Infeasible("no battery plan satisfies the limits")
     kw = np.clip(solution[c], 0, power) - np.clip(solution[d], 0, power)
     naive_kw = charge0 - discharge0
-    plan = _finish(
+    plan = finish(
         request, curve, naive_kw, kw, lambda p: site_cost(net + p, pv, curve, request.feed_in_eur_kwh), naive_ok
     )
     plan.state_kwh = solution[s] if plan.optimised_kw is kw else state0
@@ -506,22 +401,3 @@ def _battery(request: BatteryRequest, curve: PriceCurve) -> Plan:
             f"the naive plan exceeds the contracted {request.grid_limit_kw:g} kW; the optimised plan keeps to it"
         )
     return plan
-
-
-def _finish(
-    request: DeviceRequest, curve: PriceCurve, naive_kw: np.ndarray, kw: np.ndarray, cost_of, naive_ok: bool = True
-) -> Plan:
-    naive_cost, optimised_cost = cost_of(naive_kw), cost_of(kw)
-    if naive_ok and optimised_cost > naive_cost:
-        # Only solver tolerance can make this happen (the naive plan is feasible): keep the naive one.
-        kw, optimised_cost = naive_kw, naive_cost
-    return Plan(
-        device=request.device,
-        kind=request.kind,
-        curve=curve,
-        baseline_kw=naive_kw,
-        optimised_kw=kw,
-        naive_cost_eur=naive_cost,
-        optimised_cost_eur=optimised_cost,
-        solve_seconds=0.0,
-    )
