@@ -125,3 +125,38 @@ def test_no_prices_for_tomorrow_is_said_honestly(engine, tenant_factory):
     german = _ask(engine, tenant, "Wann soll ich morgen das E-Auto laden?").answer
     assert (german.mode, german.language, german.data) == ("none", "de", [])
     assert "keine Day-Ahead-Preise" in german.text
+
+
+def test_the_tenants_ev_rule_sets_the_charging_window(engine, with_ev):
+    """With an EV rule switched on, Luna plans inside its arrival..deadline, as the playbook does, so the
+    saving is against charging on arrival; a switched-off rule is ignored."""
+    from luna_core.playbook.rules import create_rule, update_rule
+
+    tenant, per_day = with_ev
+    today = NOW.astimezone(BERLIN).date()
+    recent = [kwh for day, kwh in per_day.items() if day >= today - timedelta(days=HISTORY_DAYS)]
+    energy = round(sum(recent) / len(recent), 1)
+    with tenant_scope(engine, tenant) as connection:
+        rule = create_rule(
+            connection,
+            tenant,
+            name="car at work",
+            strategy="ev_cheapest_window",
+            params={"arrival": "15:00", "deadline": "22:00"},
+            actor="test",
+        )
+    inside = _advice(engine, tenant, energy, 7.4, earliest="15:00", latest="22:00")
+    start, end, cost, saving, *_ = _ask(engine, tenant, "When should I charge the car tomorrow?").answer.data
+    assert (start.value, end.value, cost.value, saving.value) == (
+        _hours(inside.start),
+        _hours(inside.end),
+        inside.cost_eur,
+        inside.saving_eur,
+    )
+    assert start.value >= 15 and end.value <= 22
+
+    with tenant_scope(engine, tenant) as connection:
+        update_rule(connection, tenant, rule.id, {"enabled": False}, actor="test")
+    anywhere = _advice(engine, tenant, energy, 7.4)
+    start, *_ = _ask(engine, tenant, "When should I charge the car tomorrow?").answer.data
+    assert start.value == _hours(anywhere.start)

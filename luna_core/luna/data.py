@@ -23,7 +23,7 @@ from luna_core.luna.intents import Intent, IntentKind, Period
 from luna_core.luna.language import Language
 from luna_core.luna.prompts import phrase
 from luna_core.market import queries as market
-from luna_core.playbook.advice import cheapest_charging_window
+from luna_core.playbook.advice import cheapest_charging_window, ev_rule_window
 from luna_core.playbook.inputs import NoPrices
 from luna_core.playbook.optimizer import Infeasible
 
@@ -257,6 +257,13 @@ def _ev_charging(connection: Connection, tenant: TenantInfo, w: _Window, languag
     opens = w.now.replace(minute=0, second=0, microsecond=0)
     opens = opens + timedelta(hours=1) if opens < w.now else opens
     earliest = "00:00" if w.first > today else fmt.clock(opens) if opens.date() == today else "24:00"
+    # The tenant's own EV rule knows when the car arrives and must be full: the same window the
+    # playbook plans in, so the saving is against charging on arrival, as in the recommendations.
+    latest = None
+    window = ev_rule_window(connection, tenant.tenant_id)
+    if window is not None:
+        arrival, latest = window
+        earliest = max(earliest, arrival)
     values = {
         "period": w.period,
         "range": w.range,
@@ -266,7 +273,7 @@ def _ev_charging(connection: Connection, tenant: TenantInfo, w: _Window, languag
     }
     try:
         advice = cheapest_charging_window(
-            connection, tenant.tenant_id, w.first, need.energy_kwh, need.power_kw, earliest=earliest
+            connection, tenant.tenant_id, w.first, need.energy_kwh, need.power_kw, earliest=earliest, latest=latest
         )
     except NoPrices:
         return None

@@ -14,6 +14,8 @@ from sqlalchemy import Connection
 
 from luna_core.playbook.inputs import DayInputs, day_curve, tenant_zone
 from luna_core.playbook.optimizer import EvRequest, Infeasible, optimise
+from luna_core.playbook.rules import list_rules
+from luna_core.playbook.strategies import EvParams
 
 
 class ChargingAdvice(NamedTuple):
@@ -58,3 +60,14 @@ def cheapest_charging_window(
         cost_eur=round(plan.optimised_cost_eur, 2),
         saving_eur=round(plan.saving_eur, 2),
     )
+
+
+def ev_rule_window(connection: Connection, tenant_id: str) -> tuple[str, str] | None:
+    """Arrival and deadline (local HH:MM) of the tenant's first enabled EV charging rule whose
+    deadline falls on the same day; None without one (an overnight deadline spans two days)."""
+    for rule in list_rules(connection, tenant_id, enabled_only=True):
+        if rule.strategy == "ev_cheapest_window":
+            params = EvParams.model_validate(rule.params)
+            if params.deadline > params.arrival:
+                return params.arrival, params.deadline
+    return None
