@@ -15,7 +15,7 @@ from luna_core.knowledge import pipeline, sniff
 from luna_core.knowledge.chunking import chunk_blocks, chunk_id
 from luna_core.knowledge.embeddings import E5Embedder
 from luna_core.knowledge.errors import DocumentRejected
-from luna_core.knowledge.extract import Block
+from luna_core.knowledge.extract import Block, backend_for, extract
 from luna_core.knowledge.index.pgvector import PgVectorIndex
 from luna_core.knowledge.search import hybrid_search
 from luna_core.knowledge.service import knowledge_for
@@ -57,6 +57,23 @@ def test_chunks_follow_headings_fit_the_budget_and_overlap():
     assert {c.page for c in first_chapter} == {1, 2}
     assert [c.position for c in chunks] == list(range(len(chunks)))
     assert chunk_id("t-a", "f" * 64, 3) == chunk_id("t-a", "f" * 64, 3) != chunk_id("t-b", "f" * 64, 3)
+
+
+def test_markdown_tables_read_as_sentences():
+    """Tika hands a Markdown file over as plain text: table rows would reach chunks, search and quoted
+    answers as pipes. Each data row becomes a sentence; the header and the rule under it are dropped."""
+    text = (
+        "# Tarif\n\nDie Preise:\n\n| Bestandteil | Preis |\n|---|---:|\n"
+        "| Grundpreis | 29,00 € pro Monat |\n| Arbeitspreis | Day-Ahead plus 16,40 ct/kWh |\n\n"
+        "A | pipe in prose stays.\n"
+    )
+    found = extract(backend_for(None), text.encode(), "markdown", "tarif.md")
+    assert [b.text for b in found.blocks] == [
+        "Tarif",
+        "Die Preise:",
+        "Grundpreis: 29,00 € pro Monat. Arbeitspreis: Day-Ahead plus 16,40 ct/kWh.",
+        "A | pipe in prose stays.",
+    ]
 
 
 def test_sniffing_refuses_lies_and_bombs_quickly():

@@ -20,6 +20,7 @@ _NS = "{http://www.w3.org/1999/xhtml}"
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 _TEXT_TAGS = {"p", "li", "pre", "blockquote", "td", "th", "dd", "dt", "caption", "address"}
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_MD_TABLE_RULE = re.compile(r"\|?[\s:|-]+\|?")
 _TERMINAL = (".", ",", ";", ":", "!", "?", "-")
 
 
@@ -229,8 +230,17 @@ def _plain_blocks(text: str, markdown: bool) -> list[Block]:
     for part in re.split(r"\n\s*\n", text):
         lines = [line.rstrip() for line in part.strip().splitlines()]
         paragraph: list[str] = []
+        previous_row = False
         for line in lines:
             match = _MD_HEADING.match(line.strip()) if markdown else None
+            row = _table_row(line.strip()) if markdown else None
+            if row == "" and paragraph and previous_row:
+                paragraph.pop()  # the header above the rule names columns: no content of its own
+            elif row:
+                paragraph.append(row)
+            previous_row = row is not None
+            if row is not None:
+                continue
             if match:
                 if paragraph:
                     blocks.append(Block(_squash(" ".join(paragraph))))
@@ -241,6 +251,20 @@ def _plain_blocks(text: str, markdown: bool) -> list[Block]:
         if paragraph:
             blocks.append(Block(_squash(" ".join(paragraph))))
     return blocks
+
+
+def _table_row(line: str) -> str | None:
+    """A Markdown table row as a sentence ("Grundpreis: 29,00 € pro Monat."), so a quoted answer
+    reads as text and not as pipes; "" for the rule under the header; None for any other line."""
+    if not (line.startswith("|") and line.endswith("|")):
+        return None
+    if _MD_TABLE_RULE.fullmatch(line):
+        return ""
+    cells = [cell.strip() for cell in line.strip("|").split("|") if cell.strip()]
+    if not cells:
+        return ""
+    sentence = f"{cells[0]}: {', '.join(cells[1:])}" if len(cells) > 1 else cells[0]
+    return sentence.rstrip(".") + "."
 
 
 def _squash(text: str) -> str:
