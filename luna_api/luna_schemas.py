@@ -133,3 +133,14 @@ class AdminFeedbackOut(BaseModel):
     negative_feedback: list[NegativeFeedbackOut]
     no_hit_questions: list[NoHitQuestionOut]
     reindex_requests: list[TrainingRequestOut]
+
+
+class HelpTopicOut(BaseModel):
+    key: str = Field(description="kpis | prices | playbook | documents")
+    title: str
+    text: str = Field(description="what the figure means, then what it says for the caller's tenant now")
+
+
+class HelpOut(BaseModel):
+    language: Literal["de", "en"]
+    topics: list[HelpTopicOut]

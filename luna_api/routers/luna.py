@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 
@@ -24,6 +24,8 @@ from luna_api.luna_schemas import (
     DataItemOut,
     FeedbackIn,
     FeedbackOut,
+    HelpOut,
+    HelpTopicOut,
     MessageOut,
     NegativeFeedbackOut,
     NoHitQuestionOut,
@@ -33,6 +35,7 @@ from luna_api.luna_schemas import (
 )
 from luna_api.schemas import Error, Limit, Offset, Page, TrainingRequestOut, page
 from luna_core.luna import AskOptions, SessionNotFound, ask, feedback, memory
+from luna_core.luna.help import help_topics
 from luna_core.settings import Settings
 
 router = APIRouter(tags=["luna"])
@@ -79,6 +82,16 @@ def ask_luna(body: AskIn, request: Request, ctx: Ctx, settings: Annotated[Settin
         data=[DataItemOut(**asdict(d)) for d in answer.data],
         prompt_version=answer.prompt_version,
     )
+
+
+@router.get("/help", response_model=HelpOut)
+def help_texts(ctx: Ctx, language: Literal["de", "en"] = "en") -> HelpOut:
+    """Help topics written for the caller's tenant: what each dashboard figure means and what it says
+    for this tenant now (its key figures, tomorrow's prices in its zone, its rules and savings, its
+    documents)."""
+    topics = help_topics(ctx.db, ctx.tenant_id, language, datetime.now(UTC))
+    ctx.audit("luna.help", language=language)
+    return HelpOut(language=language, topics=[HelpTopicOut(key=t.key, title=t.title, text=t.text) for t in topics])
 
 
 @router.get("/rag/sessions", response_model=Page[SessionSummaryOut])

@@ -3,6 +3,7 @@ import { useSearchParams } from "react-router";
 import { Badge, Button, Card, inputClass, PageHeader, Spinner, Unavailable } from "../components/ui";
 import { api, ApiError } from "../lib/api";
 import { useI18n, type Key } from "../lib/i18n";
+import { useApi } from "../lib/useApi";
 import type { Answer, Chunk, Citation, Page } from "../lib/types";
 
 interface Turn {
@@ -13,6 +14,14 @@ interface Turn {
 }
 
 const SUGGESTED: Key[] = ["support.q1", "support.q2", "support.q3", "support.q4"];
+/** GET /help: topics Luna writes for the tenant from its own data. */
+interface HelpTopic {
+  key: string;
+  title: string;
+  text: string;
+}
+
+/* The general texts, shown until (or if ever) the tenant's own are unavailable. */
 const HELP: [Key, Key][] = [
   ["support.help.kpis.title", "support.help.kpis.body"],
   ["support.help.prices.title", "support.help.prices.body"],
@@ -89,6 +98,7 @@ export default function SupportPage() {
   const [sessionId, setSessionId] = useState<string | null>(null);
   const [open, setOpen] = useState<Citation | null>(null);
   const log = useRef<HTMLOListElement>(null);
+  const help = useApi(() => api.get<{ topics: HelpTopic[] }>("/help", { language: lang }), `help-${lang}`);
 
   async function ask(question: string) {
     const text = question.trim();
@@ -222,10 +232,10 @@ export default function SupportPage() {
           </Card>
           <Card title={t("support.helpTexts")}>
             <div className="flex flex-col gap-2">
-              {HELP.map(([title, body]) => (
-                <details key={title} className="rounded-lg border border-line bg-raised px-3 py-2 text-sm">
-                  <summary className="cursor-pointer font-medium">{t(title)}</summary>
-                  <p className="mt-2 text-muted">{t(body)}</p>
+              {(help.data?.topics ?? HELP.map(([title, body]) => ({ key: title, title: t(title), text: t(body) }))).map((topic) => (
+                <details key={topic.key} className="rounded-lg border border-line bg-raised px-3 py-2 text-sm" data-testid={`help-${topic.key}`}>
+                  <summary className="cursor-pointer font-medium">{topic.title}</summary>
+                  <p className="mt-2 text-muted">{topic.text}</p>
                 </details>
               ))}
             </div>
