@@ -1,4 +1,4 @@
-"""GET /help: help texts written for the caller's tenant from its own data (key figures, tomorrow's
+"""GET /rag/help: help texts written for the caller's tenant from its own data (key figures, tomorrow's
 prices in its zone, its rules and savings, its documents), in German and English; another tenant's
 texts hold none of it."""
 
@@ -15,7 +15,7 @@ from tests.luna_seed import seed
 
 
 def _help(api, user, language: str) -> dict[str, str]:
-    response = api.get("/help", headers=user.headers, params={"language": language})
+    response = api.get("/rag/help", headers=user.headers, params={"language": language})
     assert response.status_code == 200, response.text
     assert response.json()["language"] == language
     return {t["key"]: t["text"] for t in response.json()["topics"]}
@@ -51,5 +51,5 @@ def test_help_texts_are_written_from_the_tenants_own_data(api, api_user, engine,
 
 
 def test_help_language_must_be_german_or_english(api, api_user):
-    response = api.get("/help", headers=api_user().headers, params={"language": "fr"})
+    response = api.get("/rag/help", headers=api_user().headers, params={"language": "fr"})
     assert response.status_code == 422 and "language" in response.json()["detail"]

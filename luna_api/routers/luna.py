@@ -84,7 +84,7 @@ def ask_luna(body: AskIn, request: Request, ctx: Ctx, settings: Annotated[Settin
     )
 
 
-@router.get("/help", response_model=HelpOut)
+@router.get("/rag/help", response_model=HelpOut)
 def help_texts(ctx: Ctx, language: Literal["de", "en"] = "en") -> HelpOut:
     """Help topics written for the caller's tenant: what each dashboard figure means and what it says
     for this tenant now (its key figures, tomorrow's prices in its zone, its rules and savings, its

@@ -100,8 +100,8 @@ def test_every_page_opens(page, world: World):
     _nav(page, "Support").click()
     page.get_by_role("heading", name="Luna helpdesk").wait_for()
     page.get_by_role("button", name="How do I connect my heat pump?").wait_for()
-    # Help topics written for this tenant: its own month so far, as GET /help has it.
-    help_texts = {t["key"]: t["text"] for t in world.api(world.a_customer, "/help", language="en")["topics"]}
+    # Help topics written for this tenant: its own month so far, as GET /rag/help has it.
+    help_texts = {t["key"]: t["text"] for t in world.api(world.a_customer, "/rag/help", language="en")["topics"]}
     page.get_by_test_id("help-kpis").click()
     assert page.get_by_test_id("help-kpis").inner_text().endswith(help_texts["kpis"])
     assert "For you this month so far" in help_texts["kpis"]

@@ -14,7 +14,7 @@ interface Turn {
 }
 
 const SUGGESTED: Key[] = ["support.q1", "support.q2", "support.q3", "support.q4"];
-/** GET /help: topics Luna writes for the tenant from its own data. */
+/** GET /rag/help: topics Luna writes for the tenant from its own data. */
 interface HelpTopic {
   key: string;
   title: string;
@@ -98,7 +98,7 @@ export default function SupportPage() {
   const [sessionId, setSessionId] = useState<string | null>(null);
   const [open, setOpen] = useState<Citation | null>(null);
   const log = useRef<HTMLOListElement>(null);
-  const help = useApi(() => api.get<{ topics: HelpTopic[] }>("/help", { language: lang }), `help-${lang}`);
+  const help = useApi(() => api.get<{ topics: HelpTopic[] }>("/rag/help", { language: lang }), `help-${lang}`);
 
   async function ask(question: string) {
     const text = question.trim();
