@@ -215,3 +215,18 @@ def test_conditions_percentiles_params_and_unknown_metrics():
 def test_rules_are_validated_with_clear_messages(strategy, condition, params, words):
     with pytest.raises(StrategyError, match=words):
         validate_rule(strategy, condition, {"type": "notify"} if condition else None, params)
+
+
+def test_a_degenerate_battery_program_still_gets_a_plan():
+    """All prices zero: every plan costs the same, and HiGHS's presolve ended in a solve error that was
+    reported as "no battery plan satisfies the limits" (found by the property test above)."""
+    request = BatteryRequest(
+        capacity_kwh=17.0,
+        power_kw=5.0,
+        load_kw=(0, 0, 0, 0, 0, 1.0),
+        pv_kw=(0, 0, 0, 0, 5.0, 1.0),
+        efficiency=0.75,
+        soc_start=0.75,
+    )
+    plan = optimise(request, curve([0.0] * 6))
+    assert plan.saving_eur == 0 and np.all(np.abs(plan.optimised_kw) <= request.power_kw + 1e-6)

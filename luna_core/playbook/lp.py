@@ -136,10 +136,21 @@ def check_positive(**values: float) -> None:
             raise Infeasible(f"{name} must be a positive number, got {value}")
 
 
+SOLVE_ERROR = 4  # scipy.optimize.milp: "other" (HiGHS reported a solve error, not infeasibility)
+
+
 def solve(cost: np.ndarray, bounds: Bounds, constraints: list[LinearConstraint], integrality=None):
-    result = milp(cost, bounds=bounds, constraints=constraints, integrality=integrality, options={"presolve": True})
-    if result.status == 0 and result.x is not None:
-        return result.x
+    """The solution, or None when there is none. HiGHS's presolve can end in a solve error on a
+    degenerate program (all prices zero: every plan costs the same); then it is solved once more
+    without presolve instead of calling a feasible request infeasible."""
+    for presolve in (True, False):
+        result = milp(
+            cost, bounds=bounds, constraints=constraints, integrality=integrality, options={"presolve": presolve}
+        )
+        if result.status == 0 and result.x is not None:
+            return result.x
+        if result.status != SOLVE_ERROR:
+            return None
     return None
 
 
