@@ -20,24 +20,22 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import httpx
 import polars as pl
+from harness import free_port, scratch_settings, wait_ready
 from rich.console import Console
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from luna_core.db import migrate
 from luna_core.db.copy import copy_frame
-from luna_core.db.engine import app_engine, dispose_all, owner_engine
+from luna_core.db.engine import app_engine, owner_engine
 from luna_core.db.tenancy import tenant_scope
 from luna_core.energy.queries import AGGREGATE_SQL, BUCKETS
 from luna_core.settings import Settings
@@ -46,7 +44,6 @@ from luna_core.simulation.sites import MeterSpec
 from luna_core.tenants import create_tenant
 from luna_core.users import create_user
 
-SERVER = os.environ.get("LUNA_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 YEAR_START, YEAR_END = datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
 MONTH = (datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 7, 1, tzinfo=UTC))
 PASSWORD = "benchmark password"
@@ -58,18 +55,8 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=50, help="requests per question")
     args = parser.parse_args()
-    name = f"luna_bench_api_{uuid.uuid4().hex[:6]}"
-    server = create_engine(SERVER, isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(SERVER).set(database=name).render_as_string(hide_password=False)
-    settings = Settings(database_url=url, jwt_secret="bench-" + "k" * 40, _env_file=None)
-    try:
+    with scratch_settings("luna_bench_api") as settings:
         run(settings, args)
-    finally:
-        dispose_all()
-        with server.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def load(settings: Settings, tenants: int) -> str:
@@ -103,7 +90,7 @@ def load(settings: Settings, tenants: int) -> str:
 
 def run(settings: Settings, args: argparse.Namespace) -> None:
     tenant = load(settings, args.tenants)
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "LUNA_DATABASE_URL": settings.database_url,
@@ -120,7 +107,7 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=30) as client:
-            _wait_ready(client)
+            wait_ready(client)
             token = client.post("/auth/token", data={"username": "bench@bench-000.example.com", "password": PASSWORD})
             headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -192,24 +179,6 @@ def _time_pairs(repeat: int, first, second) -> tuple[list[float], list[float]]:
 
 def _pct(samples: list[float], pct: int) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[pct - 1] if len(samples) > 1 else samples[0]
-
-
-def _wait_ready(client: httpx.Client, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if client.get("/ready").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the API did not become ready")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 if __name__ == "__main__":

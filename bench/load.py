@@ -23,21 +23,18 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import polars as pl
+from harness import free_port, scratch_settings, wait_ready
 from rich.console import Console
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench.api import _free_port, _wait_ready
 from luna_core.db import migrate
 from luna_core.db.copy import copy_frame
-from luna_core.db.engine import app_engine, dispose_all, owner_engine
+from luna_core.db.engine import app_engine, owner_engine
 from luna_core.db.tenancy import tenant_scope
 from luna_core.energy.hourly import refresh_consumption_hourly
 from luna_core.energy.kpis import compute_tenant_kpis, store_tenant_kpis
@@ -47,7 +44,6 @@ from luna_core.simulation.sites import MeterSpec
 from luna_core.tenants import create_tenant
 from luna_core.users import create_user
 
-SERVER = os.environ.get("LUNA_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 START, END = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
 PASSWORD = "load test password"
 console = Console(stderr=True)
@@ -60,19 +56,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of the mixed phase")
     parser.add_argument("--max-requests", type=int, default=20000, help="upper bound of the mixed phase")
     args = parser.parse_args()
-    name = f"luna_bench_load_{uuid.uuid4().hex[:6]}"
-    server = create_engine(SERVER, isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(SERVER).set(database=name).render_as_string(hide_password=False)
-    settings = Settings(database_url=url, jwt_secret="load-" + "k" * 40, _env_file=None)
-    try:
+    with scratch_settings("luna_bench_load") as settings:
         load(settings, args.tenants)
         run(settings, args)
-    finally:
-        dispose_all()
-        with server.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def load(settings: Settings, tenants: int) -> None:
@@ -172,7 +158,7 @@ def _pct(values: list[float], pct: int) -> float:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "LUNA_DATABASE_URL": settings.database_url,
@@ -190,7 +176,7 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base, timeout=60) as client:
-            _wait_ready(client)
+            wait_ready(client)
             openapi = client.get("/openapi.json").json()
             tokens = []
             for index in range(args.tenants):

@@ -24,25 +24,23 @@ import gzip
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import numpy as np
 import polars as pl
+from harness import free_port, scratch_settings
 from rich.console import Console
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from luna_core.db import migrate
 from luna_core.db.copy import copy_frame
-from luna_core.db.engine import app_engine, dispose_all, owner_engine
+from luna_core.db.engine import app_engine, owner_engine
 from luna_core.db.tenancy import tenant_scope
 from luna_core.energy.kpis import compute_tenant_kpis, store_tenant_kpis
 from luna_core.forecast_store import write_forecasts
@@ -63,7 +61,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SERVER = os.environ.get("LUNA_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 TENANT, EMAIL, PASSWORD = "bench-ui", "bench@bench-ui.example.com", "benchmark password"
 METER_VIEW = "/consumption?bucket=15min&range=year&compare=previous_year"
 METER_DAY_VIEW = "/consumption?bucket=15min&range=day&compare=previous_year"  # same page, 96 points a series
@@ -78,18 +75,8 @@ def main() -> None:
         sys.exit("bench/ui.py needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)")
     if not (DIST / "index.html").exists():
         sys.exit("the dashboard is not built: run `make ui`")
-    name = f"luna_bench_ui_{uuid.uuid4().hex[:6]}"
-    server = create_engine(SERVER, isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(SERVER).set(database=name).render_as_string(hide_password=False)
-    settings = Settings(database_url=url, jwt_secret="bench-" + "k" * 40, _env_file=None)
-    try:
+    with scratch_settings("luna_bench_ui") as settings:
         run(settings, args.runs)
-    finally:
-        dispose_all()
-        with server.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def load(settings: Settings) -> None:
@@ -143,7 +130,7 @@ def load(settings: Settings) -> None:
 
 def run(settings: Settings, runs: int) -> None:
     load(settings)
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "LUNA_DATABASE_URL": settings.database_url,
@@ -285,12 +272,6 @@ def _bundle_sizes() -> dict[str, str]:
         "ui_bundle_total_gzip_kb": f"{sum(gz(p) for p in assets) / 1024:.1f}",
         "ui_bundle_files": str(len(assets)),
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 if __name__ == "__main__":

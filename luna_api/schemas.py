@@ -280,6 +280,19 @@ class TrainingRequestOut(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def of(cls, row: Any) -> TrainingRequestOut:
+        """From a row of the ``requests`` outbox (retraining and reindex requests alike)."""
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            status=row.status,
+            reason=(row.payload or {}).get("reason"),
+            dagster_run_id=row.dagster_run_id,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
 
 class ModelsOut(BaseModel):
     name: str

@@ -178,18 +178,7 @@ def admin_feedback(
             )
             for r in no_hits
         ],
-        reindex_requests=[
-            TrainingRequestOut(
-                id=r.id,
-                kind=r.kind,
-                status=r.status,
-                reason=(r.payload or {}).get("reason"),
-                dagster_run_id=r.dagster_run_id,
-                created_at=r.created_at,
-                updated_at=r.updated_at,
-            )
-            for r in reindex
-        ],
+        reindex_requests=[TrainingRequestOut.of(r) for r in reindex],
     )
 
 

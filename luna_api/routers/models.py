@@ -103,18 +103,7 @@ def list_models(request: Request, ctx: AdminCtx) -> ModelsOut:
             )
             for v in versions
         ],
-        training=[
-            TrainingRequestOut(
-                id=r.id,
-                kind=r.kind,
-                status=r.status,
-                reason=(r.payload or {}).get("reason"),
-                dagster_run_id=r.dagster_run_id,
-                created_at=r.created_at,
-                updated_at=r.updated_at,
-            )
-            for r in training
-        ],
+        training=[TrainingRequestOut.of(r) for r in training],
     )
 
 
