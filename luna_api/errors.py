@@ -15,6 +15,7 @@ from luna_core.auth.passwords import WeakPassword
 from luna_core.db.tenancy import InvalidTenantId
 from luna_core.energy.queries import QueryError
 from luna_core.ingest import IngestError
+from luna_core.knowledge.errors import ServiceUnavailable
 from luna_core.tenants import TenantError
 from luna_core.users import UserError, UserExists
 
@@ -85,6 +86,13 @@ def install(app: FastAPI) -> None:
         response = error_body(
             503, "unavailable", "the database is unavailable right now; try again shortly", retry_after_seconds=5
         )
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.exception_handler(ServiceUnavailable)
+    async def service_unavailable(request: Request, error: ServiceUnavailable) -> JSONResponse:
+        # The vector store, the embedding server or Tika is down: one answer for every route.
+        response = error_body(503, "service_unavailable", str(error))
         response.headers["Retry-After"] = "5"
         return response
 

@@ -13,7 +13,6 @@ from luna_api.schemas import Error, RequestOut
 from luna_core import outbox
 from luna_core.db.tenancy import tenant_scope
 from luna_core.knowledge import store
-from luna_core.knowledge.errors import ServiceUnavailable
 from luna_core.knowledge.search import hybrid_search
 from luna_core.knowledge.service import knowledge_for
 from luna_core.settings import Settings
@@ -27,10 +26,7 @@ UNAVAILABLE = {503: {"model": Error, "description": "the vector store or the emb
 def search(ctx: Ctx, body: SearchIn, settings: Annotated[Settings, Depends(get_settings)]) -> SearchOut:
     """The tenant's best passages for the query: dense vectors and full text, fused so German and
     English questions find passages in either language. Scores are on the cosine scale."""
-    try:
-        hits = hybrid_search(ctx.db, knowledge_for(settings), ctx.tenant_id, body.query, body.k, body.threshold)
-    except ServiceUnavailable as error:
-        raise ApiError(503, str(error), code="service_unavailable") from None
+    hits = hybrid_search(ctx.db, knowledge_for(settings), ctx.tenant_id, body.query, body.k, body.threshold)
     ctx.audit("search", hits=len(hits))
     return SearchOut(
         hits=[
@@ -55,10 +51,7 @@ def knowledge_status(
 ) -> KnowledgeOut:
     """The index behind the alias and the chunks per tenant (all tenants for a platform admin)."""
     knowledge = knowledge_for(settings)
-    try:
-        info = knowledge.index.info()
-    except ServiceUnavailable as error:
-        raise ApiError(503, str(error), code="service_unavailable") from None
+    info = knowledge.index.info()
     counts = []
     if ctx.principal.platform_admin:
         for tenant in list_tenants(engine):
