@@ -10,12 +10,12 @@ from sqlalchemy import text
 from luna_assets.energy import consumption_hourly
 from luna_assets.partitions import tenants_partitions
 from luna_core.db.tenancy import tenant_scope
-from luna_core.forecast_store import site_load, write_forecasts
 from luna_core.forecasting.anonymise import GlobalModel
 from luna_core.forecasting.backtest import backtest_window, rolling_origins
+from luna_core.forecasting.global_model import GLOBAL, global_training_set
 from luna_core.forecasting.model import LoadModel
-from luna_core.global_training import GLOBAL, global_training_set
-from luna_core.model_registry import CHALLENGER, CHAMPION, decide_promotion, model_name
+from luna_core.forecasting.registry import CHALLENGER, CHAMPION, decide_promotion, model_name
+from luna_core.forecasting.store import site_load, write_forecasts
 from luna_core.tenants import get_tenant
 from luna_core.weather import tenant_temperature
 from resources import LunaResource

@@ -52,7 +52,7 @@ class LunaResource(ConfigurableResource):
 
     def registry(self):
         """The MLflow model registry (imported on first use: MLflow takes a second to import)."""
-        from luna_core.model_registry import ModelRegistry
+        from luna_core.forecasting.registry import ModelRegistry
 
         settings = self.settings()
         return ModelRegistry(settings.mlflow_tracking_uri(), settings.mlflow_artifact_root)

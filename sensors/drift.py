@@ -7,7 +7,7 @@ from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, Se
 from luna_assets.jobs import forecast_retrain_job
 from luna_assets.partitions import tenants_partitions
 from luna_core.db.tenancy import tenant_scope
-from luna_core.forecast_store import live_error
+from luna_core.forecasting.store import live_error
 from resources import LunaResource
 
 LIVE_WINDOW = timedelta(days=7)

@@ -162,7 +162,7 @@ def api_user(engine: Engine, api, tenant_factory):
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory):
     """A real MLflow tracking store and registry in a PostgreSQL database of its own."""
-    from luna_core.model_registry import ModelRegistry
+    from luna_core.forecasting.registry import ModelRegistry
 
     name = f"luna_test_mlflow_{uuid.uuid4().hex[:6]}"
     url = create_database(name).replace("+psycopg://", "+psycopg2://")

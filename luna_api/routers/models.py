@@ -24,8 +24,8 @@ from luna_api.schemas import (
 from luna_core import outbox
 from luna_core.db.schema import requests
 from luna_core.energy.queries import QueryError
-from luna_core.forecast_store import read_forecasts
-from luna_core.model_registry import CHAMPION, ModelRegistry, RegistryError, model_name
+from luna_core.forecasting.registry import CHAMPION, ModelRegistry, RegistryError, model_name
+from luna_core.forecasting.store import read_forecasts
 
 router = APIRouter(tags=["forecasts"])
 NOT_FOUND = {404: {"model": Error}}

@@ -7,5 +7,8 @@ building features or running a baseline does not pull in scikit-learn.
 - ``baselines``: ``Persistence``, ``SeasonalNaive``, ``MeanProfile``;
 - ``model``: ``LoadModel`` (HistGradientBoostingRegressor), picklable, ``describe()`` for MLflow;
 - ``backtest``: ``backtest``, ``backtest_window``, ``rolling_origins``, ``BacktestReport``;
-- ``anonymise``: ``anonymise_profile`` and ``GlobalModel`` for tenants with little history.
+- ``anonymise``: ``anonymise_profile`` and ``GlobalModel`` for tenants with little history;
+- ``store``: the tenant's hourly site load, its stored forecasts and their live error (PostgreSQL);
+- ``registry``: model versions in MLflow, champion and challenger aliases, ``decide_promotion``;
+- ``global_model``: the global model's training set, anonymised profiles of the tenants that share.
 """

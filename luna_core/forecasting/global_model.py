@@ -11,8 +11,8 @@ import polars as pl
 from sqlalchemy import Engine, text
 
 from luna_core.db.tenancy import tenant_scope
-from luna_core.forecast_store import site_load
 from luna_core.forecasting.anonymise import anonymise_profile
+from luna_core.forecasting.store import site_load
 from luna_core.tenants import list_tenants
 from luna_core.weather import tenant_temperature
 
