@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import orjson
@@ -269,6 +269,17 @@ class ModelVersionOut(BaseModel):
     metrics: dict[str, float]
     tags: dict[str, str]
     created_at: datetime
+
+    @classmethod
+    def of(cls, version: Any) -> ModelVersionOut:
+        """From a registry ``Version`` (its creation time is in epoch milliseconds)."""
+        return cls(
+            version=version.version,
+            aliases=list(version.aliases),
+            metrics=version.metrics,
+            tags=version.tags,
+            created_at=datetime.fromtimestamp(version.created_at_ms / 1000, UTC),
+        )
 
 
 class TrainingRequestOut(BaseModel):
