@@ -10,10 +10,8 @@ from luna_core.forecasting import service
 from resources import LunaResource
 
 
-class GlobalConfig(Config):
-    history_days: int = 365
-    min_days: int = 28
-    """Tenants with less history than this contribute nothing yet."""
+class GlobalConfig(Config, service.GlobalSettings):
+    """The service's settings for the global model, as run config (the Dagster UI shows each field)."""
 
 
 @asset(
@@ -24,22 +22,15 @@ class GlobalConfig(Config):
     "them (no tenant ids, no absolute kWh); new tenants start from it, scaled to their own volume.",
 )
 def global_load_model(context: AssetExecutionContext, config: GlobalConfig, luna: LunaResource) -> MaterializeResult:
-    outcome = service.train_global_model(luna.engine(), luna.registry(), config.history_days, config.min_days)
+    outcome = service.train_global_model(luna.engine(), luna.registry(), config)
     if not outcome.trained:
         context.log.warning(outcome.reason)
         return MaterializeResult(metadata={"trained": False, **outcome.counts})
     return MaterializeResult(metadata={"trained": True, "version": outcome.version, **outcome.counts})
 
 
-class TrainConfig(Config):
-    history_days: int = 365
-    """Training data reaches back this far."""
-    evaluation_days: int = 7
-    """The newest days are held out: candidate and champion are scored on them, same origins."""
-    min_history_days: int = 21
-    """Fewer days of data than this and no local model is trained."""
-    cold_start_days: int = 7
-    """From this much history on, a tenant without a champion starts with the global model."""
+class TrainConfig(Config, service.TrainSettings):
+    """The service's training settings, as run config (the Dagster UI shows each field)."""
 
 
 @asset(
@@ -51,8 +42,7 @@ class TrainConfig(Config):
     "on the same held-out days, registers the new version in MLflow and makes it champion only if it wins.",
 )
 def load_forecast_model(context: AssetExecutionContext, config: TrainConfig, luna: LunaResource) -> MaterializeResult:
-    settings = service.TrainSettings(**config.model_dump())
-    outcome = service.train_tenant_model(luna.engine(), luna.registry(), context.partition_key, settings)
+    outcome = service.train_tenant_model(luna.engine(), luna.registry(), context.partition_key, config)
     if not outcome.trained:
         context.log.warning(outcome.reason)
         return MaterializeResult(metadata={"trained": False, "reason": outcome.reason})

@@ -205,7 +205,7 @@ def test_live_drift_skips_tenants_without_a_champion_or_its_backtest_error(engin
 
 def test_global_model_needs_two_shared_profiles(engine, registry, office):
     before = len(registry.versions(GLOBAL))
-    outcome = service.train_global_model(engine, registry, min_days=10_000)
+    outcome = service.train_global_model(engine, registry, service.GlobalSettings(min_days=10_000))
     assert not outcome.trained and outcome.counts["profiles"] == 0 and outcome.counts["too_short"] >= 1
     assert "at least two shared profiles" in outcome.reason
     assert len(registry.versions(GLOBAL)) == before

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, Engine
 
 from luna_core import outbox
@@ -53,6 +54,7 @@ __all__ = [
     "DriftCheck",
     "ForecastOutcome",
     "GlobalOutcome",
+    "GlobalSettings",
     "ModelNotFound",
     "ModelVersions",
     "Promotion",
@@ -89,16 +91,28 @@ class AlreadyChampion(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class TrainSettings:
-    history_days: int = 365
-    """Training data reaches back this far."""
-    evaluation_days: int = 7
-    """The newest days are held out: candidate and champion are scored on them, same origins."""
-    min_history_days: int = 21
-    """Fewer days of data than this and no local model is trained."""
-    cold_start_days: int = 7
-    """From this much history on, a tenant without a champion starts with the global model."""
+class TrainSettings(BaseModel):
+    """How a tenant's model is trained (the Dagster asset's config is this model, so the UI shows it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    history_days: int = Field(365, description="Training data reaches back this far (days).")
+    evaluation_days: int = Field(
+        7, description="The newest days are held out: candidate and champion are scored on them, same origins."
+    )
+    min_history_days: int = Field(21, description="Fewer days of data than this and no local model is trained.")
+    cold_start_days: int = Field(
+        7, description="From this much history on, a tenant without a champion starts with the global model."
+    )
+
+
+class GlobalSettings(BaseModel):
+    """Which tenants' history the global model learns from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    history_days: int = Field(365, description="Each profile reaches back this far (days).")
+    min_days: int = Field(28, description="Tenants with less history than this contribute nothing yet.")
 
 
 @dataclass(frozen=True)
@@ -325,14 +339,15 @@ class GlobalOutcome:
 
 
 def train_global_model(
-    engine: Engine, registry: ModelRegistry, history_days: int = 365, min_days: int = 28
+    engine: Engine, registry: ModelRegistry, settings: GlobalSettings | None = None
 ) -> GlobalOutcome:
     """Learns load shapes from the sharing tenants' anonymised profiles and makes the new version
     the global champion; needs at least two profiles."""
     from luna_core.forecasting.anonymise import GlobalModel
     from luna_core.forecasting.global_model import GLOBAL, global_training_set
 
-    found = global_training_set(engine, history_days, min_days)
+    settings = settings or GlobalSettings()
+    found = global_training_set(engine, settings.history_days, settings.min_days)
     counts = {"profiles": len(found.profiles), "opted_out": len(found.opted_out), "too_short": len(found.too_short)}
     if len(found.profiles) < 2:
         return GlobalOutcome(
