@@ -28,7 +28,9 @@ from luna_core.simulation.sites import DEMO_SITES_BY_ID
 from luna_core.tenants import delete_tenant
 from tests.test_model_registry import ConstantModel
 
-TRAIN_END = datetime(2025, 5, 12, tzinfo=UTC)
+# Fixed dates in 2026, in the past whenever CI runs: no wall clock, and the months 2019-2025 stay free
+# of readings (tests/test_ingest.py checks that only months with data get a partition).
+TRAIN_END = datetime(2026, 5, 11, tzinfo=UTC)
 
 
 @dataclass
@@ -61,7 +63,7 @@ def _champion(registry, tenant_id: str, model, metrics: dict[str, float]) -> str
 
 def _report(candidate: float, champion: float | None) -> BacktestReport:
     """A backtest of one origin whose absolute errors are the given MAEs (actual 10 kWh each hour)."""
-    origin = datetime(2025, 1, 6, tzinfo=UTC)
+    origin = datetime(2026, 1, 5, tzinfo=UTC)
     ts = [origin + timedelta(hours=h) for h in range(24)]
     errors = {"seasonal_naive": 3.0, service.CANDIDATE: candidate}
     if champion is not None:
@@ -149,17 +151,17 @@ def test_forecast_runs_to_the_end_of_tomorrow_across_the_dst_change(engine, regi
     assert service.write_forecast(engine, registry, tenant) == service.ForecastOutcome(
         written=0, reason="no champion model"
     )
-    # Newest reading in the hour 10:00 UTC on Saturday 29 March 2025; the clocks go forward that night.
-    _readings(engine, tenant, datetime(2025, 3, 27, tzinfo=UTC), datetime(2025, 3, 29, 11, tzinfo=UTC))
+    # Newest reading in the hour 10:00 UTC on Saturday 28 March 2026; the clocks go forward that night.
+    _readings(engine, tenant, datetime(2026, 3, 26, tzinfo=UTC), datetime(2026, 3, 28, 11, tzinfo=UTC))
     version = _champion(registry, tenant, ConstantLoadModel(2.5), {})
     outcome = service.write_forecast(engine, registry, tenant)
-    # From 12:00 CET on the 29th to midnight CEST after the 30th (a 23-hour day): 35 hours.
-    assert outcome.start == datetime(2025, 3, 29, 11, tzinfo=UTC)
-    assert outcome.end == datetime(2025, 3, 30, 22, tzinfo=UTC)
+    # From 12:00 CET on the 28th to midnight CEST after the 29th (a 23-hour day): 35 hours.
+    assert outcome.start == datetime(2026, 3, 28, 11, tzinfo=UTC)
+    assert outcome.end == datetime(2026, 3, 29, 22, tzinfo=UTC)
     assert outcome.written == 35 and outcome.model_version == version and outcome.kwh_total == pytest.approx(87.5)
     with tenant_scope(engine, tenant) as connection:
         rows = read_forecasts(connection, tenant, outcome.start, outcome.end + timedelta(days=1))
-    assert len(rows) == 35 and rows[-1].ts == datetime(2025, 3, 30, 21, tzinfo=UTC)
+    assert len(rows) == 35 and rows[-1].ts == datetime(2026, 3, 29, 21, tzinfo=UTC)
     assert {(r.kwh, r.model_name, r.model_version) for r in rows} == {(2.5, model_name(tenant), version)}
 
 
@@ -171,7 +173,7 @@ def measured(engine, tenant_factory):
     return tenant
 
 
-NOW = datetime(2025, 6, 10, tzinfo=UTC)
+NOW = datetime(2026, 6, 10, tzinfo=UTC)
 
 
 def _forecast_measured(engine, tenant: str, version: str, offset: float) -> None:
