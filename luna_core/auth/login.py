@@ -156,6 +156,8 @@ def refresh(
             raise AuthError("refresh token is invalid or expired")
         if stored.revoked_reason == "logout":
             raise AuthError("refresh token is invalid or expired")
+        if stored.revoked_reason == "reuse":  # ended with the rest of the user's sessions: raised once already
+            raise AuthError("this session was ended because a refresh token was used twice; please sign in again")
         reuse = stored.revoked_at is not None and not _same_client_race(connection, stored, client_key, policy, now)
         if reuse:
             _revoke_all(connection, tenant_id, stored.user_id, now)
