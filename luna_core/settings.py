@@ -176,6 +176,18 @@ class Settings(BaseSettings):
                 raise ValueError(f"{value!r} is no rate limit: write e.g. '20/minute;300/day' (empty: none)") from error
         return value.strip()
 
+    @field_validator("metrics_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        import ipaddress
+
+        for network in filter(None, (n.strip() for n in value.split(","))):
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as error:
+                raise ValueError(f"{network!r} is no network: write e.g. 10.0.0.0/8,127.0.0.1") from error
+        return value
+
     @field_validator("database_url", "app_database_url", "dagster_database_url", "vector_database_url")
     @classmethod
     def _must_be_postgres(cls, value: str | None) -> str | None:

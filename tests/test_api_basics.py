@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 
 from luna_core.ingest import ingest_records
-from tests.conftest import Meter
+from tests.conftest import METRICS_TOKEN, Meter
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 
@@ -133,7 +133,7 @@ def test_health_ready_metrics(api):
     assert health.headers["x-request-id"] == "probe-1"
     assert float(health.headers["server-timing"].removeprefix("app;dur=")) >= 0
     assert api.get("/ready").json()["status"] == "ready"
-    metrics = api.get("/metrics").text
+    metrics = api.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
     assert "luna_http_requests_total" in metrics and 'route="/health"' in metrics
 
 
