@@ -20,7 +20,8 @@ EMAIL = "max.mustermann@stadtwerke-beispiel.de"
     [
         ("aaaaaaaaaa", "too easy to guess"),
         (" " * 10, "only spaces"),
-        ("short1!", "at least 10 characters"),
+        ("Kx9#vLq2!", "at least 12 characters"),
+        ("Kx9#vLq2!" * 15, "at most 128 characters"),
         (EMAIL, "e-mail address"),
         ("Max.Mustermann!", "e-mail address"),  # the local part, in other case and with a mark
         ("maxmustermann2026", "e-mail address"),

@@ -99,7 +99,8 @@ def login(
                 client_addr=client_addr,
             )
         else:
-            values = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+            # users.failed_logins/locked_until (0002) are no longer used: the counts live in login_failures.
+            values: dict = {"last_login_at": now}
             if needs_rehash(row.password_hash):
                 values["password_hash"] = hash_password(password)
             connection.execute(update(users).where(users.c.id == row.id).values(**values))
