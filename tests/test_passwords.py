@@ -18,16 +18,17 @@ EMAIL = "max.mustermann@stadtwerke-beispiel.de"
 @pytest.mark.parametrize(
     ("password", "why"),
     [
-        ("aaaaaaaaaa", "too easy to guess"),
+        ("aaaaaaaaaa", "at least 12 characters"),
+        ("aaaaaaaaaaaaaaaa", "too easy to guess"),
         (" " * 10, "only spaces"),
         ("Kx9#vLq2!", "at least 12 characters"),
         ("Kx9#vLq2!" * 15, "at most 128 characters"),
         (EMAIL, "e-mail address"),
         ("Max.Mustermann!", "e-mail address"),  # the local part, in other case and with a mark
         ("maxmustermann2026", "e-mail address"),
-        ("password123", "too easy to guess"),
-        ("qwertzuiop", "too easy to guess"),
-        ("1234567890", "too easy to guess"),
+        ("password1234", "too easy to guess"),
+        ("qwertzuiopasdf", "too easy to guess"),
+        ("123456789012", "too easy to guess"),
     ],
 )
 def test_weak_passwords_are_refused_with_the_reason(password, why):
@@ -48,7 +49,11 @@ def test_generated_passwords_pass_the_policy():
 def test_the_users_api_refuses_weak_passwords_with_422(api, api_user):
     admin = api_user(role="admin")
     email = f"new-{uuid.uuid4().hex[:6]}@{admin.tenant_id}.example.com"
-    for password, why in (("aaaaaaaaaa", "too easy to guess"), (email, "e-mail address"), (" " * 12, "only spaces")):
+    for password, why in (
+        ("aaaaaaaaaaaaaa", "too easy to guess"),
+        (email, "e-mail address"),
+        (" " * 12, "only spaces"),
+    ):
         response = api.post("/users", headers=admin.headers, json={"email": email, "password": password})
         assert response.status_code == 422, response.text
         assert response.json()["error"] == "invalid_request" and why in response.json()["detail"]
@@ -64,7 +69,7 @@ def test_the_cli_refuses_weak_passwords(settings, tenant_factory, monkeypatch):
     email = f"ops@{tenant}.example.com"
     try:
         runner = CliRunner()
-        weak = runner.invoke(cli, ["users", "add", email, "--tenant", tenant], input="aaaaaaaaaa\naaaaaaaaaa\n")
+        weak = runner.invoke(cli, ["users", "add", email, "--tenant", tenant], input="aaaaaaaaaaaaaa\naaaaaaaaaaaaaa\n")
         assert weak.exit_code == 1 and "too easy to guess" in weak.output and "Traceback" not in weak.output
         strong = runner.invoke(
             cli, ["users", "add", email, "--tenant", tenant], input="correct horse battery\ncorrect horse battery\n"
