@@ -61,7 +61,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-TENANT, EMAIL, PASSWORD = "bench-ui", "bench@bench-ui.example.com", "benchmark password"
+TENANT, EMAIL, PASSWORD = "bench-ui", "bench@bench-ui.example.com", "correct horse battery"
 METER_VIEW = "/consumption?bucket=15min&range=year&compare=previous_year"
 METER_DAY_VIEW = "/consumption?bucket=15min&range=day&compare=previous_year"  # same page, 96 points a series
 console = Console(stderr=True)

@@ -18,6 +18,7 @@ from luna_core.db.engine import app_engine, dispose_all, owner_engine
 from luna_core.settings import Settings
 from luna_core.tenants import create_tenant
 
+METRICS_TOKEN = "test-metrics-token-" + "m" * 24
 SERVER_URL = os.environ.get("LUNA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
@@ -125,8 +126,18 @@ class ApiUser:
 
 @pytest.fixture(scope="session")
 def api_settings(settings: Settings, registry) -> Settings:
+    # Every TestClient request comes from the one address "testclient": the per-address rate limits and
+    # login lockout would make the suite's many logins depend on test order. Their own tests set them.
+    unlimited = {name: "" for name in Settings.model_fields if name.startswith("rate_limit_")}
     return Settings.model_validate(
-        {**settings.model_dump(), "jwt_secret": "test-secret-" + "x" * 40, "mlflow_url": registry.tracking_uri}
+        {
+            **settings.model_dump(),
+            "jwt_secret": "test-secret-" + "x" * 40,
+            "mlflow_url": registry.tracking_uri,
+            "metrics_token": METRICS_TOKEN,
+            "login_max_failures_per_address": 1_000_000,
+            **unlimited,
+        }
     )
 
 
