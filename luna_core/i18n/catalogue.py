@@ -76,6 +76,7 @@ class Catalogue:
         self.folders = tuple(folders)
         self.strict = strict
         self._messages: dict[str, dict[str, Template]] | None = None
+        self._locales: dict[str, Locale] = {}
         self._lock = threading.Lock()
         self._warned: set[tuple[str, str]] = set()
 
@@ -89,6 +90,8 @@ class Catalogue:
                     yield found["domain"], found["lang"], entry
 
     def _load(self) -> dict[str, dict[str, Template]]:
+        if self._messages is not None:
+            return self._messages
         with self._lock:
             if self._messages is None:
                 loaded: dict[str, dict[str, Template]] = {}
@@ -126,12 +129,16 @@ class Catalogue:
     def locale(self, language: str) -> Locale:
         """The CLDR locale numbers and dates are written in: ``common.meta.locale`` of the language's
         catalogue (``de_DE``), else the language code itself."""
-        declared = self._load().get(language, {}).get(LOCALE_KEY)
-        name = declared if isinstance(declared, str) else language
-        try:
-            return Locale.parse(name)
-        except (UnknownLocaleError, ValueError):
-            return Locale.parse(SOURCE_LANGUAGE)
+        found = self._locales.get(language)
+        if found is None:
+            declared = self._load().get(language, {}).get(LOCALE_KEY)
+            name = declared if isinstance(declared, str) else language
+            try:
+                found = Locale.parse(name)
+            except (UnknownLocaleError, ValueError):
+                found = Locale.parse(SOURCE_LANGUAGE)
+            self._locales[language] = found
+        return found
 
     def translate(self, key: str, language: str, /, **params: Any) -> str:
         template = self.template(key, language)

@@ -22,11 +22,12 @@ import string
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from babel import Locale
 from babel.dates import format_date, format_time
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import NumberPattern, parse_pattern
 
 FIXED = re.compile(r"^\.(\d)f$")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -48,17 +49,33 @@ def _exact(value: float | int, decimals: int | None = None) -> Decimal:
     return number
 
 
+@lru_cache(maxsize=64)
+def _fixed(decimals: int) -> NumberPattern:
+    # Parsing a pattern costs as much as applying it: once per number of decimals.
+    return parse_pattern("#,##0" + ("." + "0" * decimals if decimals else ""))
+
+
+@lru_cache(maxsize=16384)
+def _formatted(value: float | int, locale: Locale, decimals: int | None, currency: str | None) -> str:
+    # Babel's pattern.apply is the costly part of a render (~50 us); the same stored figures are read
+    # again and again (every reader, every language, every poll), so each result is kept.
+    if currency is not None:
+        pattern = locale.currency_formats["standard"]
+        return pattern.apply(_exact(value, 2), locale, currency=currency, currency_digits=True)
+    if decimals is None:
+        return locale.decimal_formats[None].apply(_exact(value), locale)
+    return _fixed(decimals).apply(_exact(value, decimals), locale)
+
+
 def number(value: float | int, locale: Locale, decimals: int | None = None) -> str:
     """``value`` with the locale's grouping and decimal mark: exactly ``decimals`` decimals, or as
-    few as needed (at most three) when None."""
-    if decimals is None:
-        return format_decimal(_exact(value), locale=locale)
-    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-    return format_decimal(_exact(value, decimals), format=pattern, locale=locale)
+    few as needed (the locale's standard pattern, at most three) when None."""
+    return _formatted(value, locale, decimals, None)
 
 
 def money(value: float | int, locale: Locale, currency: str = "EUR") -> str:
-    return format_currency(_exact(value, 2), currency, locale=locale)
+    """As Babel's ``format_currency``: the locale's standard currency pattern, the currency's digits."""
+    return _formatted(value, locale, None, currency)
 
 
 def day(value: date, locale: Locale) -> str:
@@ -124,26 +141,35 @@ def format_value(value: Any, spec: str, locale: Locale, language: str, nested: N
     raise MessageError(f"{where}: unknown format {spec!r} (use .Nf, g, a currency code, date, time or datetime)")
 
 
-class _Formatter(string.Formatter):
-    def __init__(self, key: str, locale: Locale, language: str, nested: Nested) -> None:
-        self.key, self.locale, self.language, self.nested = key, locale, language, nested
+Segment = tuple[str, str | None, str]  # literal text, then a field name (or None) and its spec
 
-    def get_value(self, key: int | str, args: Any, kwargs: Mapping[str, Any]) -> Any:
-        if isinstance(key, int) or key not in kwargs:
-            raise MessageError(f"message {self.key!r} ({self.language}) needs the parameter {key!r}")
-        return kwargs[key]
 
-    def format_field(self, value: Any, format_spec: str) -> str:
-        return format_value(value, format_spec, self.locale, self.language, self.nested, f"message {self.key!r}")
+@lru_cache(maxsize=4096)
+def _segments(template: str) -> tuple[Segment, ...]:
+    """A template split once into literal text and fields (``str.format`` syntax, plain names only)."""
+    found: list[Segment] = []
+    for literal, name, spec, conversion in string.Formatter().parse(template):
+        if name is not None and (not name.isidentifier() or conversion or "{" in (spec or "")):
+            raise ValueError(f"field {{{name}}} must be a plain name with an optional spec")
+        found.append((literal, name, spec or ""))
+    return tuple(found)
 
 
 def render(template: str, key: str, locale: Locale, params: Mapping[str, Any], nested: Nested, language: str) -> str:
     try:
-        return _Formatter(key, locale, language, nested).vformat(template, (), params)
-    except (ValueError, IndexError) as error:
-        if isinstance(error, MessageError):
-            raise
+        segments = _segments(template)
+    except ValueError as error:
         raise MessageError(f"message {key!r} ({language}) is not a valid template: {error}") from None
+    where = f"message {key!r}"
+    parts: list[str] = []
+    for literal, name, spec in segments:
+        parts.append(literal)
+        if name is None:
+            continue
+        if name not in params:
+            raise MessageError(f"message {key!r} ({language}) needs the parameter {name!r}")
+        parts.append(format_value(params[name], spec, locale, language, nested, where))
+    return "".join(parts)
 
 
 def fields(template: str) -> frozenset[str]:
