@@ -260,3 +260,18 @@ def test_conditions_and_strategies_read_in_both_languages():
     either = Condition(any=[{"always": True}, {"metric": "pv_kw", "op": "between", "value": 1, "upper": 2.5}])
     assert describe(either).render(t) == "(jeden Tag) oder (die PV-Leistung zwischen 1 und 2,5 kW)"
     assert STRATEGIES["peak_shaving"].name(t) == "Lastspitzenkappung"
+
+
+def test_a_wrong_catalogue_folder_or_a_broken_file_stops_the_start_with_the_reason(tmp_path):
+    from luna_core.i18n import catalogue_for
+    from luna_core.settings import Settings
+
+    missing = Settings(i18n_dir=tmp_path / "nowhere", _env_file=None)
+    with pytest.raises(MessageError, match="nowhere does not exist"):
+        catalogue_for(missing)
+    (tmp_path / "playbook.fr.toml").write_text('[low_price\ntitle = "Prix bas"\n', encoding="utf-8")
+    with pytest.raises(MessageError, match=r"playbook.fr.toml: not valid TOML"):
+        catalogue_for(Settings(i18n_dir=tmp_path, _env_file=None))
+    (tmp_path / "playbook.fr.toml").write_text('[low_price]\ntitle = 3\n', encoding="utf-8")
+    with pytest.raises(MessageError, match="low_price.title must be text"):
+        catalogue_for(Settings(i18n_dir=tmp_path, environment="prod", _env_file=None))

@@ -35,7 +35,9 @@ def catalogue_for(settings: Any) -> Catalogue:
     """The catalogue a process configured by ``settings`` uses: strict in tests, so a missing
     translation fails loudly there instead of falling back to English."""
     extra = (Path(settings.i18n_dir),) if getattr(settings, "i18n_dir", None) else ()
-    return catalogue(extra, strict=settings.environment == "test")
+    found = catalogue(extra, strict=settings.environment == "test")
+    found.languages()  # read now: a wrong LUNA_I18N_DIR or a broken file stops the start, with the reason
+    return found
 
 
 def translate(key: str, lang: str, /, catalogue_: Catalogue | None = None, **params: Any) -> str:
