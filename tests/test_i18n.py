@@ -272,6 +272,6 @@ def test_a_wrong_catalogue_folder_or_a_broken_file_stops_the_start_with_the_reas
     (tmp_path / "playbook.fr.toml").write_text('[low_price\ntitle = "Prix bas"\n', encoding="utf-8")
     with pytest.raises(MessageError, match=r"playbook.fr.toml: not valid TOML"):
         catalogue_for(Settings(i18n_dir=tmp_path, _env_file=None))
-    (tmp_path / "playbook.fr.toml").write_text('[low_price]\ntitle = 3\n', encoding="utf-8")
-    with pytest.raises(MessageError, match="low_price.title must be text"):
+    (tmp_path / "playbook.fr.toml").write_text("[low_price]\ntitle = 3\n", encoding="utf-8")
+    with pytest.raises(MessageError, match=r"low_price\.title must be text"):
         catalogue_for(Settings(i18n_dir=tmp_path, environment="prod", _env_file=None))
