@@ -404,10 +404,9 @@ playbook_recommendations = Table(
     Column("day", Date, nullable=False),
     Column("rule_id", BigInteger),
     Column("strategy", Text, nullable=False),
-    Column("title_en", Text, nullable=False),
-    Column("title_de", Text, nullable=False),
-    Column("reason_en", Text, nullable=False),
-    Column("reason_de", Text, nullable=False),
+    # A catalogue message (luna_core.i18n) and its JSON parameters, rendered in the reader's language.
+    Column("message_key", Text, nullable=False),
+    Column("params", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("saving_eur", Float),
     Column("starts_at", DateTime(timezone=True)),
     Column("ends_at", DateTime(timezone=True)),
