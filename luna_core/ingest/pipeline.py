@@ -126,6 +126,33 @@ def ingest_records(
     )
 
 
+def quarantine_records(
+    engine: Engine, tenant_id: str, records: list[dict[str, Any]], *, source: str, source_ref: str, reason: str
+) -> IngestResult:
+    """Keeps records that could not be ingested at all, as sent, with the reason: nothing is lost."""
+    raw = readings_from_records(records).frame["_raw"]
+    rejected = pl.DataFrame({"row": range(1, len(raw) + 1), "raw": raw, "reason": [reason] * len(raw)})
+    result = IngestResult(tenant_id=tenant_id, source=source, source_ref=source_ref, rows_received=len(raw))
+    with tenant_scope(engine, tenant_id) as connection:
+        _tenant_timezone(connection, tenant_id)
+        result.batch_id = connection.execute(
+            ingest_batches.insert()
+            .values(
+                tenant_id=tenant_id,
+                source=source,
+                source_ref=source_ref,
+                rows_received=len(raw),
+                rows_quarantined=len(raw),
+                reasons={reason: len(raw)},
+                finished_at=text("now()"),
+            )
+            .returning(ingest_batches.c.id)
+        ).scalar_one()
+        store_quarantine(connection, tenant_id, result.batch_id, rejected)
+    result.rows_quarantined, result.reasons = len(raw), {reason: len(raw)}
+    return result
+
+
 def _named(name: str, read):
     try:
         return read()
