@@ -189,7 +189,11 @@ def ingest(
     engine = app_engine(settings)
     policy = IngestPolicy.from_settings(settings)
     counts = ("received", "stored", "unchanged", "duplicate", "quarantined")
-    table = Table("file", *counts, "note")
+    table = Table()
+    table.add_column("file", overflow="fold")
+    for count in counts:
+        table.add_column(count, justify="right", no_wrap=True)
+    table.add_column("note", overflow="fold")
     details: list[str] = []
     refused = 0
     with _progress() as progress:
@@ -199,14 +203,18 @@ def ingest(
             progress.advance(task)
             if outcome.refused:
                 refused += 1
-                table.add_row(path.name, *("-" for _ in counts), "refused, nothing written")
+                table.add_row(path.name, *("-" for _ in counts), "refused")
                 details.append(f"refused: {outcome.error}")
                 continue
             result = outcome.result
             assert result is not None
-            note = "already ingested (same content)" if result.already_ingested else ""
-            note = f"read again (batch {result.retry_of} had quarantined rows)" if result.retry_of else note
+            note = "already ingested" if result.already_ingested else ""
+            note = "read again" if result.retry_of else note
             table.add_row(path.name, *(str(getattr(result, f"rows_{k}")) for k in counts), note)
+            if result.already_ingested:
+                details.append(
+                    f"{path.name}: already ingested (same content, batch {result.batch_id}); nothing changed"
+                )
             details += [f"{path.name}: {n}x quarantined: {reason}" for reason, n in result.reasons.items()]
             details += [f"{path.name}: {note}" for note in result.notes]
     out = Console()
@@ -214,7 +222,9 @@ def ingest(
     for line in details:
         out.print(line, highlight=False, soft_wrap=True, markup=False)
     if refused:
-        console.print(f"[red]error:[/red] {refused} of {len(files)} file(s) refused", highlight=False)
+        console.print(
+            f"[red]error:[/red] {refused} of {len(files)} file(s) refused, nothing of them written", highlight=False
+        )
         raise typer.Exit(1)
 
 

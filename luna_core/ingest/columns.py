@@ -220,7 +220,12 @@ def _quality(values: pl.Series) -> pl.Series:
 
 
 def _text(values: pl.Series) -> pl.Series:
-    """Any column as text, never failing: bytes decoded (invalid UTF-8 escaped), nested values as JSON."""
+    """Any column as text, never failing: bytes decoded (invalid UTF-8 escaped), nested values as
+    JSON, NUL kept visible as an escape (PostgreSQL text and jsonb cannot hold it)."""
+    return _as_text(values).str.replace_all("\x00", "\\u0000", literal=True)
+
+
+def _as_text(values: pl.Series) -> pl.Series:
     dtype = values.dtype
     if dtype == pl.Utf8:
         return values
@@ -242,8 +247,8 @@ def _json_text(value: Any) -> str:
 
 
 def raw_json(raw: pl.DataFrame) -> pl.Series:
-    """Each row as sent, as a JSON object of text values (NUL escaped: PostgreSQL cannot hold it)."""
-    texts = [_text(raw[c]).str.replace_all("\x00", "\\u0000", literal=True).alias(c) for c in raw.columns]
+    """Each row as sent, as a JSON object of text values."""
+    texts = [_text(raw[c]).alias(c) for c in raw.columns]
     if not texts:
         return pl.Series("_raw", ["{}"] * raw.height, dtype=pl.Utf8)
     return pl.DataFrame(texts).select(pl.struct(pl.all()).struct.json_encode()).to_series()
