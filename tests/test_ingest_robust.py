@@ -84,7 +84,7 @@ def explode_on_meter(monkeypatch):
     real = pipeline.validate_readings
 
     def validate(readings, *args, **kwargs):
-        if "explode" in readings.frame["meter_id"].to_list():
+        if "explode" in getattr(readings, "frame", readings)["meter_id"].to_list():
             raise ZeroDivisionError("nobody saw this coming")
         return real(readings, *args, **kwargs)
 
