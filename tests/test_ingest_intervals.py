@@ -4,6 +4,7 @@ Real PostgreSQL throughout; the migration test upgrades a database that already 
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -69,6 +70,16 @@ def test_half_hourly_readings_below_the_limit_are_stored_and_the_interval_kept(e
         "implausible spike: above the limit of meter 'main' (5.0 kWh: max_kw 10.0 x 30 minutes); check the unit or "
         "the meter's max_kw": 1,
     }
+
+
+def test_detection_does_not_depend_on_order_gaps_or_a_stray_row(engine, tenant_factory):
+    tenant = tenant_factory(meters=(MeterDef("main", "consumption", 10.0),))
+    rows = [r for i, r in enumerate(_series("main", 30, 200, 1.0)) if i % 10 != 3]  # gaps
+    rows.append({"meter_id": "main", "ts": "1926-05-04T00:15:00+00:00", "kwh": 1.0})  # a typo far away
+    random.Random(4).shuffle(rows)
+    result = ingest_records(engine, tenant, rows, source="http", source_ref="shuffled")
+    assert result.intervals == {"main": {"minutes": 30, "source": "detected"}}
+    assert result.rows_stored == len(rows) - 1
 
 
 def test_a_single_reading_waits_for_the_next_to_detect_the_interval(engine, tenant_factory):

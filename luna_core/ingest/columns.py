@@ -59,13 +59,21 @@ ACCEPTED_NAMES = (
 
 @dataclass(frozen=True)
 class Readings:
-    """Rows in Luna's terms: ``meter_id, ts, value, unit, quality, _number, _error, _raw`` (text or
-    typed; ``_number`` holds values that arrived as numbers, ``_raw`` the row as sent, as JSON)."""
+    """Rows in Luna's terms: ``meter_id, ts, value, unit, quality, _number, _error`` (text or typed;
+    ``_number`` holds values that arrived as numbers) and, as sent, ``_raw`` (JSON per row) or
+    ``sent`` (the input frame, turned into JSON only for the rows that are quarantined)."""
 
     frame: pl.DataFrame
     labels: dict[str, str]  # role -> the input's own column name, for messages
     header_unit: Unit | None = None  # the unit the value column's name states
     header_unit_explicit: bool = False  # said by the sender, not implied by the name 'kwh'
+    sent: pl.DataFrame | None = None
+
+    def raw_rows(self, rows: pl.Series) -> pl.Series:
+        """The rows at these 0-based positions as sent, as JSON."""
+        if self.sent is None:
+            return self.frame["_raw"].gather(rows)
+        return raw_json(self.sent[rows])
 
 
 def _fold(name: str) -> str:
@@ -197,10 +205,9 @@ def readings_from_frame(raw: pl.DataFrame, default_meter: str | None = None) -> 
     frame = pl.DataFrame(out).with_columns(
         pl.lit(None, pl.Float64).alias("_number"),
         pl.lit(None, pl.Utf8).alias("_error"),
-        raw_json(raw).alias("_raw"),
     )
     explicit = header_unit is not None and value.strip().lower() != "kwh"
-    return Readings(frame, labels, header_unit, explicit)
+    return Readings(frame, labels, header_unit, explicit, sent=raw)
 
 
 def _refuse_odd_types(raw: pl.DataFrame, used: list[str]) -> None:

@@ -130,7 +130,8 @@ def quarantine_records(
     engine: Engine, tenant_id: str, records: list[dict[str, Any]], *, source: str, source_ref: str, reason: str
 ) -> IngestResult:
     """Keeps records that could not be ingested at all, as sent, with the reason: nothing is lost."""
-    raw = readings_from_records(records).frame["_raw"]
+    readings = readings_from_records(records)
+    raw = readings.raw_rows(pl.Series(range(readings.frame.height)))
     rejected = pl.DataFrame({"row": range(1, len(raw) + 1), "raw": raw, "reason": [reason] * len(raw)})
     result = IngestResult(tenant_id=tenant_id, source=source, source_ref=source_ref, rows_received=len(raw))
     with tenant_scope(engine, tenant_id) as connection:

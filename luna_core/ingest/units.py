@@ -73,7 +73,31 @@ def parse_numbers(values: pl.Series, label: str) -> pl.DataFrame:
         )
     if values.dtype.is_numeric():
         return pl.DataFrame({"_value": values.cast(pl.Float64), "_value_problem": nulls, "_value_kind": nulls})
-    frame = pl.DataFrame({"raw": values.cast(pl.Utf8)}).with_columns(
+    raw = values.cast(pl.Utf8)
+    stripped = raw.str.strip_chars()
+    plain = stripped.cast(pl.Float64, strict=False)
+    # Most values are plain numbers: only those that are not, or whose dot might group thousands
+    # (1.234), take the slow path; a plain decimal elsewhere in the column is evidence for it.
+    dot_ambiguous = plain.is_not_null() & stripped.str.contains(_AMBIGUOUS)
+    slow = (plain.is_null() & raw.is_not_null()) | dot_ambiguous
+    if not slow.any():
+        return pl.DataFrame({"_value": plain, "_value_problem": nulls, "_value_kind": nulls})
+    dot_decimals = (plain.is_not_null() & ~dot_ambiguous & stripped.str.contains(".", literal=True)).any()
+    rows = slow.arg_true()
+    parsed = _parse_text(raw.gather(rows), label, dot_decimals)
+    return pl.DataFrame(
+        {
+            "_value": plain.scatter(rows, parsed["_value"]),
+            "_value_problem": nulls.clone().scatter(rows, parsed["_value_problem"]),
+            "_value_kind": nulls.clone().scatter(rows, parsed["_value_kind"]),
+        }
+    )
+
+
+def _parse_text(values: pl.Series, label: str, dot_decimals: bool) -> pl.DataFrame:
+    """Numbers written with a decimal comma, grouped thousands or junk; ``dot_decimals``: the rest of
+    the column has plain decimals with a dot."""
+    frame = pl.DataFrame({"raw": values}).with_columns(
         pl.col("raw").str.strip_chars().str.replace_all(_SPACES, "").alias("s")
     )
     s = pl.col("s")
@@ -85,7 +109,8 @@ def parse_numbers(values: pl.Series, label: str) -> pl.DataFrame:
         (s.str.contains(_PLAIN) & s.str.contains(r"\."))
         | (s.str.contains(_COMMA_GROUPED) & s.str.contains(r"[.,]\d{3}[.,]"))
     )
-    evidence = frame.select(comma_evidence.any().alias("comma"), dot_evidence.any().alias("dot")).row(0)
+    comma, dot = frame.select(comma_evidence.any().alias("comma"), dot_evidence.any().alias("dot")).row(0)
+    evidence = (comma, dot or dot_decimals)
     style = {(True, False): "comma", (False, True): "dot"}.get(evidence)
 
     german = s.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True)

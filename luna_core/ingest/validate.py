@@ -107,10 +107,10 @@ def validate_readings(
     )
     rejected = bad.select(
         pl.col("_row").cast(pl.Int64).alias("row"),
-        pl.col("_raw").alias("raw"),
         _explain(rules, "reason").alias("reason"),
         _explain(rules, "kind").alias("kind"),
     )
+    rejected = rejected.insert_column(1, readings.raw_rows(rejected["row"] - 1).alias("raw"))
     return Validated(
         clean=clean,
         rejected=rejected,
@@ -123,7 +123,8 @@ def validate_readings(
 def _with_energy(frame: pl.DataFrame, readings: Readings) -> pl.DataFrame:
     """``_value`` in its unit -> ``_kwh``; ``_unit`` the canonical unit, ``_unit_problem`` why there is none."""
     header = readings.header_unit
-    row_unit = unit_expr("unit")
+    # No unit on any row (the usual 'kwh' file): one unit for all, no per-row lookups.
+    row_unit = unit_expr("unit") if frame["unit"].null_count() < frame.height else pl.lit(None, pl.Utf8)
     unit = pl.coalesce(row_unit, pl.lit(header.name if header else None, pl.Utf8))
     factor, is_power = factor_exprs(unit)
     label = readings.labels.get("unit", "unit")
