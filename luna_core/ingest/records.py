@@ -54,7 +54,11 @@ def _row(record: dict[str, Any]) -> dict[str, Any]:
         error = error or f"kwh is a boolean ({json.dumps(value)}), not a number"
         value = None
     elif isinstance(value, int | float):
-        number, value = float(value), repr(value)
+        try:
+            number, value = float(value), repr(value)
+        except OverflowError:  # a JSON integer beyond any float
+            error = error or "kwh is too large to be a number of kWh"
+            value = f"an integer of {value.bit_length()} bits"
     return {
         "meter_id": _as_text(record.get("meter_id")),
         "ts": _as_text(record.get("ts")),
@@ -70,8 +74,9 @@ def _row(record: dict[str, Any]) -> dict[str, Any]:
 def _as_text(value: Any) -> str | None:
     if value is None:
         return None
+    value = _clean(value)
     if isinstance(value, dict | list):
-        return _clean(json.dumps(value, ensure_ascii=False, default=str))
+        return json.dumps(value, ensure_ascii=False, default=str)
     return _clean(str(value))
 
 
@@ -80,6 +85,8 @@ def _clean(value: Any) -> Any:
     escaped, NUL kept visible as an escape."""
     if isinstance(value, str):
         return value.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\u0000")
+    if isinstance(value, int) and value.bit_length() > 256:  # beyond any float; Python refuses to print some
+        return f"an integer of {value.bit_length()} bits"
     if isinstance(value, dict):
         return {k: _clean(v) for k, v in value.items()}
     if isinstance(value, list):
