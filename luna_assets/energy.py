@@ -49,7 +49,10 @@ def meter_readings(context: AssetExecutionContext, luna: LunaResource) -> Materi
             totals[key] += getattr(result, key)
         notes += [f"{path.name}: {note}" for note in result.notes]
         if result.rows_quarantined:
-            context.log.warning(f"{path.name}: {result.rows_quarantined} rows quarantined: {result.reasons}")
+            context.log.warning(
+                f"{path.name}: {result.rows_quarantined} rows quarantined: {result.reasons}; first of each: "
+                f"{list(result.examples.values())}"
+            )
     with tenant_scope(engine, tenant) as connection:
         rows, meters, first, last = connection.execute(_TOTALS_SQL, {"tenant": tenant}).one()
     return MaterializeResult(

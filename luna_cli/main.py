@@ -215,7 +215,11 @@ def ingest(
                 details.append(
                     f"{path.name}: already ingested (same content, batch {result.batch_id}); nothing changed"
                 )
-            details += [f"{path.name}: {n}x quarantined: {reason}" for reason, n in result.reasons.items()]
+            for reason, n in result.reasons.items():
+                details.append(f"{path.name}: {n}x quarantined: {reason}")
+                example = result.examples.get(reason)
+                if example and not example.endswith(reason):
+                    details.append(f"    first: {example}")
             details += [f"{path.name}: {note}" for note in result.notes]
     out = Console()
     out.print(table)

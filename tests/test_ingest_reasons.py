@@ -85,7 +85,11 @@ def test_a_file_refused_for_an_unknown_meter_comes_in_once_the_meter_exists(engi
     tenant = tenant_factory(meters=(MeterDef("main", "consumption", 20.0, 15),))
     path = _csv(tmp_path / "two.csv", [("main", "2026-06-20T00:00:00Z", "0.5"), ("pv", "2026-06-20T00:00:00Z", "0.7")])
     first = ingest_file(engine, tenant, path)
-    assert first.reasons == {"unknown meter 'pv' for this tenant; register it first (luna meters set)": 1}
+    assert first.reasons == {"unknown meter for this tenant; register it first (luna meters set)": 1}
+    assert first.examples == {
+        "unknown meter for this tenant; register it first (luna meters set)": "row 2: unknown meter 'pv' for this "
+        "tenant; register it first (luna meters set)"
+    }
     assert [(q.row_number, q.batch_id) for q in _quarantine(engine, tenant)] == [(2, first.batch_id)]
     upsert_meters(engine, tenant, [MeterDef("pv", "pv", 10.0)])
     second = ingest_file(engine, tenant, path)

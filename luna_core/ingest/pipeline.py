@@ -57,6 +57,7 @@ class IngestResult:
     reasons: dict[str, int] = field(default_factory=dict)  # reason (with its limits and settings) -> rows
     intervals: dict[str, dict[str, Any]] = field(default_factory=dict)  # meter -> {minutes, source}
     notes: list[str] = field(default_factory=list)  # what was detected, converted or assumed
+    examples: dict[str, str] = field(default_factory=dict)  # reason -> its first row ("row 7: ..."), for logs
     retry_of: int | None = None  # the earlier batch of the same content that had quarantined rows
     already_ingested: bool = False
 
@@ -214,6 +215,10 @@ def _ingest(
         result.min_ts = clean["ts"].min() if clean.height else None
         result.max_ts = clean["ts"].max() if clean.height else None
         result.reasons = dict(Counter(rejected["kind"].to_list()).most_common())
+        first = rejected.unique(subset="kind", keep="first", maintain_order=True)
+        result.examples = {
+            k: f"row {row}: {reason}" for row, reason, k in first.select("row", "reason", "kind").iter_rows()
+        }
         result.intervals = {m: i.as_json() for m, i in sorted(validated.intervals.items())}
         result.notes = _notes(validated, readings, result)
         connection.execute(

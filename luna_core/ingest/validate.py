@@ -21,6 +21,7 @@ from luna_core.ingest.units import UNIT_NAMES, factor_exprs, parse_numbers, unit
 
 QUALITIES = ("measured", "estimated", "substituted")
 SET_INTERVAL = "set its interval (luna meters set, PATCH /meters/{id})"
+REGISTER = "register it first (luna meters set)"
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,9 @@ def _rules(readings: Readings, earliest: datetime, latest: datetime, policy: Ing
         Rule(meter.is_null() | (meter == ""), *same(pl.lit(f"no meter in column '{labels['meter']}'"))),
         Rule(
             pl.col("_max_kw").is_null(),
-            *same(pl.format("unknown meter '{}' for this tenant; register it first (luna meters set)", meter)),
+            pl.format("unknown meter '{}' for this tenant; {}", meter, pl.lit(REGISTER)),
+            # The summary goes back to the sender: it never repeats an id no meter of the tenant has.
+            pl.lit(f"unknown meter for this tenant; {REGISTER}"),
         ),
         Rule(pl.col("_ts_problem").is_not_null(), pl.col("_ts_problem"), pl.col("_ts_kind")),
         Rule(ts.is_null(), *same(pl.lit(f"no timestamp in column '{labels['ts']}'"))),
