@@ -87,6 +87,9 @@ def test_timestamps_without_seconds_are_read(engine, tenant_factory, tmp_path):
     result = ingest_file(engine, tenant, path)
     assert (result.rows_stored, result.rows_quarantined) == (2, 0)
     assert set(_stored(engine, tenant)) == {("main", T0 + timedelta(minutes=15)), ("main", T0 + timedelta(minutes=30))}
+    short_year = _write(tmp_path / "excel.csv", "Zähler;Zeitstempel;kWh\nmain;20.06.26 00:45;0,5\n")
+    assert ingest_file(engine, tenant, short_year).rows_stored == 1  # 2026, not the year 26
+    assert ("main", T0 + timedelta(minutes=45)) in _stored(engine, tenant)
 
 
 def test_a_unit_column_overrides_the_kwh_name_and_a_contradiction_is_refused(engine, tenant_factory, tmp_path):

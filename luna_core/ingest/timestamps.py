@@ -24,12 +24,15 @@ NAIVE_FORMATS = (
     "%Y-%m-%d %H:%M",
     "%Y-%m-%dT%H:%M:%S%.f",
     "%Y-%m-%d %H:%M:%S%.f",
+    # Two-digit years first: %Y would read "20.06.26" as the year 26 (a tie in the sample keeps this order).
+    "%d.%m.%y %H:%M",
+    "%d.%m.%y %H:%M:%S",
     "%d.%m.%Y %H:%M",
     "%d.%m.%Y %H:%M:%S",
 )
 ACCEPTED = (
     "accepted: ISO 8601 such as 2026-06-20T00:15:00+02:00 or 2026-06-20 00:15 (seconds and offset optional; "
-    "without an offset in the tenant's time zone) or 20.06.2026 00:15"
+    "without an offset in the tenant's time zone) or 20.06.2026 00:15 (also 20.06.26)"
 )
 _SAMPLE = 200
 
