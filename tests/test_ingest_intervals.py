@@ -207,6 +207,20 @@ def test_completeness_and_range_checks_use_the_interval(engine, tenant_factory):
     assert fresh.success, fresh.failures  # the newest reading covers until 00:30
 
 
+def test_a_half_hourly_device_day_settles_in_the_savings_ledger(engine, tenant_factory):
+    from luna_core.playbook.savings import realised
+
+    tenant = tenant_factory(meters=(MeterDef("ev", "ev", 11.0, 30),))
+    ingest_records(engine, tenant, _series("ev", 30, 48, 1.0), source="http", source_ref="ev")
+    slots = [
+        {"start": (T0 + timedelta(hours=h)).isoformat(), "price_eur_mwh": 100.0, "baseline_kw": 2.0} for h in range(24)
+    ]
+    with tenant_scope(engine, tenant) as connection:
+        settled = realised(connection, tenant, "Europe/Berlin", date(2026, 5, 4), "ev", slots)
+    assert settled is not None  # 48 of 48 half-hours: complete
+    assert settled[:2] == (pytest.approx(48.0), pytest.approx(4.8))
+
+
 def test_an_hourly_meter_is_scored_against_its_forecast(engine, tenant_factory):
     tenant = tenant_factory(meters=(MeterDef("main", "consumption", 10.0, 60),))
     ingest_records(engine, tenant, _series("main", 60, 24, 2.0), source="http", source_ref="h")
