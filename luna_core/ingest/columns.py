@@ -108,9 +108,11 @@ def header_score(fields: list[str]) -> int:
     return len(roles & {"meter", "ts", "date", "time", "value", "unit"})
 
 
-def _pick(columns: list[str], role: str, found: dict[str, list[str]]) -> str | None:
+def _pick(role: str, found: dict[str, list[str]]) -> str | None:
     candidates = found.get(role, [])
     exact = [c for c in candidates if c.strip().lower() in CANONICAL]
+    if len(exact) > 1 and role == "value":  # kwh says its unit, value does not
+        exact = [c for c in exact if c.strip().lower() == "kwh"]
     if len(exact) == 1:
         return exact[0]
     if len(candidates) > 1:
@@ -140,9 +142,9 @@ def readings_from_frame(raw: pl.DataFrame, default_meter: str | None = None) -> 
         if role:
             found.setdefault(role, []).append(column)
             units[column] = unit
-    meter, ts, value = _pick(columns, "meter", found), _pick(columns, "ts", found), _pick(columns, "value", found)
-    date, time = _pick(columns, "date", found), _pick(columns, "time", found)
-    unit_col, quality = _pick(columns, "unit", found), _pick(columns, "quality", found)
+    meter, ts, value = _pick("meter", found), _pick("ts", found), _pick("value", found)
+    date, time = _pick("date", found), _pick("time", found)
+    unit_col, quality = _pick("unit", found), _pick("quality", found)
     if ts is None and date is not None:
         ts, date = (None, date) if time is not None else (date, None)
     elif ts is None and time is not None:
