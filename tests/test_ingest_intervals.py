@@ -19,7 +19,7 @@ from luna_core.db.schema import ingest_batches, meter_readings, meters
 from luna_core.db.tenancy import tenant_scope
 from luna_core.energy.hourly import refresh_consumption_hourly
 from luna_core.energy.kpis import compute_tenant_kpis
-from luna_core.forecast_store import live_error, write_forecasts
+from luna_core.forecasting.store import live_error, write_forecasts
 from luna_core.ingest import ingest_records
 from luna_core.market.store import upsert_prices
 from luna_core.quality import suites
