@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 
 from luna_api import errors, metrics
+from luna_api.deps import bind_audit_origin
 from luna_api.observability import ObservabilityMiddleware, bind_route, configure_logging
 from luna_api.routers import (
     admin,
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
         version=__version__,
         description="Energy data of one tenant at a time: the tenant comes from the access token only. "
         "Errors are JSON {error, detail}.",
-        dependencies=[Depends(bind_route)],
+        dependencies=[Depends(bind_route), Depends(bind_audit_origin)],
     )
     app.state.settings = settings
     app.state.jwt_key = settings.jwt_key()  # once: outside prod it is read from a file

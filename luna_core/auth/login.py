@@ -114,7 +114,10 @@ def refresh(engine: Engine, token: str, policy: LoginPolicy) -> Session:
             audit.record(
                 connection,
                 tenant_id=tenant_id,
-                actor=f"user:{stored.user_id}",
+                actor=audit.actor(
+                    connection.execute(select(users.c.email).where(users.c.id == stored.user_id)).scalar(),
+                    str(stored.user_id),
+                ),
                 action="refresh",
                 outcome="reused-token-revoked-all",
             )

@@ -214,6 +214,19 @@ audit_log = Table(
     Column("client_addr", Text),
     Column("prev_hash", Text),
     Column("hash", Text),
+    # The row's place in its tenant's chain, given inside the chain lock (migration 0013).
+    Column("chain_seq", BigInteger, nullable=False),
+)
+
+# One per tenant: the newest chain link, locked by every audit insert (the trigger writes it).
+audit_chain_heads = Table(
+    "audit_chain_heads",
+    metadata,
+    _tenant_fk(primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", Text),
+    # Rows up to this seq were written before 0013 and are checked by the rule they were written under.
+    Column("legacy_until", BigInteger, nullable=False, server_default=text("0")),
 )
 
 refresh_tokens = Table(
@@ -494,6 +507,7 @@ TENANT_TABLES = (
     "labels",
     "requests",
     "audit_log",
+    "audit_chain_heads",
     "consumption_hourly",
     "tenant_kpis",
     "asset_watermarks",
@@ -527,6 +541,7 @@ Index("labels_tenant_range", labels.c.tenant_id, labels.c.ts_from)
 Index("requests_pending", requests.c.status, requests.c.created_at, postgresql_where=requests.c.status == "pending")
 Index("audit_log_tenant_ts", audit_log.c.tenant_id, audit_log.c.ts)
 Index("audit_log_tenant_id", audit_log.c.tenant_id, audit_log.c.id)
+Index("audit_log_tenant_seq", audit_log.c.tenant_id, audit_log.c.chain_seq, unique=True)
 Index("refresh_tokens_user", refresh_tokens.c.user_id)
 Index("chat_sessions_tenant_user", chat_sessions.c.tenant_id, chat_sessions.c.user_id, chat_sessions.c.updated_at)
 Index("chat_messages_session", chat_messages.c.session_id, chat_messages.c.created_at)
