@@ -39,6 +39,7 @@ from luna_core.settings import Settings, get_settings
 COMMON_ERRORS: dict[int | str, dict] = {
     status: {"model": Error, "description": description}
     for status, description in (
+        (400, "the request body cannot be read (not valid JSON, form data or UTF-8)"),
         (401, "missing, expired or invalid token"),
         (403, "the role does not allow this"),
         (404, "not found (also for another tenant's objects)"),
