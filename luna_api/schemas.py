@@ -94,10 +94,26 @@ class TenantIn(BaseModel):
     meters: list[MeterIn] = Field(default_factory=list, max_length=1000)
 
 
-class UserIn(BaseModel):
+class UserInvite(BaseModel):
+    """An invitation: the person chooses their own password through the link they receive."""
+
     email: EmailStr
-    password: str = Field(min_length=10, max_length=200)
     role: Literal["admin", "customer"] = "customer"
+
+
+class InvitationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    email: str
+    role: str
+    status: Literal["pending", "accepted", "expired"]
+    created_at: datetime
+    expires_at: datetime
+
+
+class InvitationAccept(BaseModel):
+    token: str = Field(min_length=10, max_length=200)
+    password: str = Field(min_length=10, max_length=200)
 
 
 class UserOut(BaseModel):

@@ -229,6 +229,21 @@ audit_chain_heads = Table(
     Column("legacy_until", BigInteger, nullable=False, server_default=text("0")),
 )
 
+user_invitations = Table(
+    "user_invitations",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    _tenant_fk(),
+    Column("email", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    # NULL when the address already has an account elsewhere: such an invitation can never be accepted.
+    Column("token_hash", Text, unique=True),
+    Column("invited_by", Text, nullable=False),
+    _now(),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("accepted_at", DateTime(timezone=True)),
+)
+
 refresh_tokens = Table(
     "refresh_tokens",
     metadata,
@@ -508,6 +523,7 @@ TENANT_TABLES = (
     "requests",
     "audit_log",
     "audit_chain_heads",
+    "user_invitations",
     "consumption_hourly",
     "tenant_kpis",
     "asset_watermarks",
@@ -541,6 +557,7 @@ Index("labels_tenant_range", labels.c.tenant_id, labels.c.ts_from)
 Index("requests_pending", requests.c.status, requests.c.created_at, postgresql_where=requests.c.status == "pending")
 Index("audit_log_tenant_ts", audit_log.c.tenant_id, audit_log.c.ts)
 Index("audit_log_tenant_id", audit_log.c.tenant_id, audit_log.c.id)
+Index("user_invitations_tenant_email", user_invitations.c.tenant_id, user_invitations.c.email)
 Index("audit_log_tenant_seq", audit_log.c.tenant_id, audit_log.c.chain_seq, unique=True)
 Index("refresh_tokens_user", refresh_tokens.c.user_id)
 Index("chat_sessions_tenant_user", chat_sessions.c.tenant_id, chat_sessions.c.user_id, chat_sessions.c.updated_at)
