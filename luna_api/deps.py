@@ -17,8 +17,10 @@ from sqlalchemy import Connection, Engine
 from luna_api.errors import ApiError
 from luna_core import audit
 from luna_core.auth.tokens import Principal, TokenError, verify_access_token
-from luna_core.db.tenancy import tenant_scope
+from luna_core.db.tenancy import InvalidTenantId, tenant_scope, validate_tenant_id
 from luna_core.settings import Settings
+from luna_core.tenants import TenantError
+from luna_core.tenants import get_tenant as find_tenant
 
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
@@ -73,6 +75,12 @@ def _oidc_principal(verifier, token: str) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
+async def bind_audit_origin(request: Request) -> None:
+    """Every audit row written while serving this request carries its request id and client
+    address (an app-wide dependency: async, so the endpoint's worker thread inherits it)."""
+    audit.bind_origin(request.state.request_id, request.client.host if request.client else None)
+
+
 async def get_tenant(
     request: Request,
     principal: CurrentPrincipal,
@@ -80,15 +88,28 @@ async def get_tenant(
         str | None, Header(description="Platform admins only: act on this tenant instead of their own.")
     ] = None,
 ) -> str:
-    """The tenant comes from the token; only a platform admin may name another one."""
+    """The tenant comes from the token; only a platform admin may name another one, and only
+    one that exists (404 otherwise: the audit row of the request needs a tenant to belong to)."""
     tenant = principal.tenant_id
     if x_luna_tenant and x_luna_tenant != tenant:
         if not principal.platform_admin:
             raise ApiError(403, "only platform admins may act on another tenant")
+        try:
+            validate_tenant_id(x_luna_tenant)
+        except InvalidTenantId as error:
+            raise ApiError(422, f"X-Luna-Tenant: {error}") from None
+        await run_in_threadpool(_existing_tenant, request.app.state.engine, x_luna_tenant)
         tenant = x_luna_tenant
     request.state.tenant_id = tenant
     structlog.contextvars.bind_contextvars(tenant=tenant)
     return tenant
+
+
+def _existing_tenant(engine: Engine, tenant_id: str) -> None:
+    try:
+        find_tenant(engine, tenant_id)
+    except TenantError:
+        raise ApiError(404, f"tenant {tenant_id!r} named in X-Luna-Tenant does not exist") from None
 
 
 CurrentTenant = Annotated[str, Depends(get_tenant)]
@@ -144,11 +165,15 @@ class Context:
         if scope is not None:
             scope.__exit__(type(error) if error else None, error, error.__traceback__ if error else None)
 
+    @property
+    def actor(self) -> str:
+        return audit.actor(self.principal.email, self.principal.subject)
+
     def audit(self, action: str, target: str | None = None, outcome: str = "ok", **detail: Any) -> None:
         audit.record(
             self.db,
             tenant_id=self.tenant_id,
-            actor=self.principal.email or f"user:{self.principal.subject}",
+            actor=self.actor,
             action=action,
             target=target,
             outcome=outcome,

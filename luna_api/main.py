@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 
 from luna_api import errors, metrics
 from luna_api.body_limit import BodyLimitMiddleware
+from luna_api.deps import bind_audit_origin
 from luna_api.docs import mount_docs
 from luna_api.observability import ObservabilityMiddleware, bind_route, configure_logging
 from luna_api.rate_limits import RateLimitMiddleware, doors
@@ -44,6 +45,7 @@ from luna_core.settings import Settings, get_settings
 COMMON_ERRORS: dict[int | str, dict] = {
     status: {"model": Error, "description": description}
     for status, description in (
+        (400, "the request body cannot be read (not valid JSON, form data or UTF-8)"),
         (401, "missing, expired or invalid token"),
         (403, "the role does not allow this"),
         (404, "not found (also for another tenant's objects)"),
@@ -67,7 +69,7 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
         version=__version__,
         description="Energy data of one tenant at a time: the tenant comes from the access token only. "
         "Errors are JSON {error, detail}.",
-        dependencies=[Depends(bind_route)],
+        dependencies=[Depends(bind_route), Depends(bind_audit_origin)],
         docs_url=None,  # luna_api.docs serves Swagger UI from local assets, under the CSP
         redoc_url=None,
     )

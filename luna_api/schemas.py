@@ -111,12 +111,26 @@ class TenantIn(BaseModel):
     meters: list[MeterIn] = Field(default_factory=list, max_length=1000)
 
 
-class UserIn(BaseModel):
+class UserInvite(BaseModel):
+    """An invitation: the person chooses their own password through the link they receive."""
+
     email: EmailStr
-    # The policy (length, zxcvbn strength, not the e-mail) is luna_core.auth.passwords.check_password: its 422
-    # says what to change; the bounds here only keep absurd input out before it runs.
-    password: str = Field(min_length=1, max_length=1000)
     role: Literal["admin", "customer"] = "customer"
+
+
+class InvitationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    email: str
+    role: str
+    status: Literal["pending", "accepted", "expired"]
+    created_at: datetime
+    expires_at: datetime
+
+
+class InvitationAccept(BaseModel):
+    token: str = Field(min_length=10, max_length=200)
+    password: str = Field(min_length=10, max_length=200)
 
 
 class UserOut(BaseModel):

@@ -73,6 +73,16 @@ class Settings(BaseSettings):
     refresh_reuse_seconds: int = Field(
         30, ge=0, description="a rotated refresh token used again this soon by the same client is no theft"
     )
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="address of the dashboard as users reach it (links in e-mails)"
+    )
+    invitation_days: int = Field(7, ge=1, le=90, description="how long an invitation to create an account stays valid")
+    smtp_host: str | None = Field(None, description="SMTP server for e-mails; unset: e-mails go to data_dir/mail")
+    smtp_port: int = Field(587, description="SMTP port")
+    smtp_starttls: bool = Field(True, description="upgrade the SMTP connection with STARTTLS")
+    smtp_username: str | None = Field(None, description="SMTP login (optional)")
+    smtp_password: str | None = Field(None, description="SMTP password (optional)")
+    mail_from: str = Field("Luna IEMS <no-reply@luna.invalid>", description="sender of Luna's e-mails")
     max_request_bytes: int = Field(10 * 1024 * 1024, description="larger request bodies get 413")
     redis_url: str | None = Field(
         None, description="Redis for shared rate limits and the Celery broker; unset = in-process"

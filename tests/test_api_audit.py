@@ -62,3 +62,45 @@ def test_every_read_route_writes_one_audit_row(api, api_user, engine, tenant_fac
 
 def _my_id(api, user) -> int:
     return api.get("/users/me", headers=user.headers).json()["id"]
+
+
+def test_every_audit_row_carries_its_request_id_and_one_actor_spelling(api, api_user, engine, tenant_factory):
+    """Rows written outside the request context object (login, refresh reuse, HTTP push,
+    tenant admin actions) carry the request id too, and each person has one actor spelling."""
+    tenant = tenant_factory("reqid", meters=(Meter("main"),))
+    admin = api_user(tenant, role="admin")
+    sent: set[str] = set()
+
+    def call(method: str, path: str, **kwargs):
+        request_id = f"req-{len(sent)}-{method.lower()}"
+        sent.add(request_id)
+        headers = {**kwargs.pop("headers", {}), "X-Request-ID": request_id}
+        response = api.request(method, path, headers=headers, **kwargs)
+        assert response.headers["X-Request-ID"] == request_id
+        return response
+
+    login = call("POST", "/auth/token", data={"username": admin.email, "password": admin.password})
+    assert login.status_code == 200
+    assert call("POST", "/auth/token", data={"username": admin.email, "password": "wrong password"}).status_code == 401
+    refresh = login.json()["refresh_token"]
+    assert call("POST", "/auth/refresh", json={"refresh_token": refresh}).status_code == 200
+    assert call("POST", "/auth/refresh", json={"refresh_token": refresh}).status_code == 401  # reuse
+    pushed = call(
+        "POST",
+        "/ingest/readings",
+        headers=admin.headers,
+        json={"readings": [{"meter_id": "main", "ts": T0.isoformat(), "kwh": 1.5}]},
+    )
+    assert pushed.status_code == 200, pushed.text
+    assert call("GET", f"/tenants/{tenant}", headers=admin.headers).status_code == 200
+    assert call("GET", "/meters", headers=admin.headers).status_code == 200
+
+    with tenant_scope(engine, tenant) as connection:
+        rows = connection.execute(
+            select(audit_log.c.action, audit_log.c.actor, audit_log.c.request_id).order_by(audit_log.c.chain_seq)
+        ).all()
+    fixture_login, ours = rows[0], rows[1:]  # api_user logged in without an X-Request-ID: one was made up
+    assert fixture_login.action == "login" and fixture_login.request_id
+    assert {"login", "refresh", "ingest.push", "tenant.read", "meter.list"} <= {r.action for r in ours}
+    assert [r for r in ours if r.request_id not in sent] == []
+    assert {r.actor for r in rows} == {admin.email}

@@ -70,3 +70,40 @@ def test_api_conforms_to_its_schema(api, callers, role):
             case.call_and_validate(headers=headers, excluded_checks=[checks.positive_data_acceptance])
 
         check()
+
+
+STATEFUL = settings(
+    max_examples=int(os.environ.get("LUNA_FUZZ_SCENARIOS", "8")),
+    stateful_step_count=int(os.environ.get("LUNA_FUZZ_STEPS", "6")),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
+
+
+@pytest.mark.parametrize("role", ["admin", "customer"])
+def test_api_workflows_conform_to_its_schema(api, callers, role):
+    """The stateful phase: sequences of calls that feed one response into the next request
+    (links schemathesis infers from the spec: a created rule's id into GET/PUT /playbook/rules/{id},
+    an uploaded document into its reindex and delete, ...). No 5xx, no schema violation, and the
+    stateful checks (a created resource can be read; a deleted one is gone)."""
+    schema = schemathesis.openapi.from_asgi("/openapi.json", api.app)
+    headers = {"Authorization": f"Bearer {callers[role]}"}
+
+    machine = schema.as_state_machine()
+    # Links between operations exist (else this would be the fuzzing phase again).
+    assert len(machine.bundles) >= 5, sorted(machine.bundles)
+
+    class Workflow(machine):  # type: ignore[misc]
+        def get_call_kwargs(self, case):
+            return {"headers": headers}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(
+                response,
+                excluded_checks=[checks.positive_data_acceptance],
+                headers=headers,
+                transport_kwargs=kwargs or None,
+            )
+
+    Workflow.run(settings=STATEFUL)

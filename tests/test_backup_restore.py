@@ -167,6 +167,16 @@ def test_tenant_backup_moves_one_tenant_into_a_fresh_database(source, tmp_path, 
             assert before[table] == after[table], table
         assert _files(source.resolved_storage_dir / "beta") == _files(tmp_path / "tenant-storage" / "beta")
         assert not (tmp_path / "tenant-storage" / "alpha").exists()
+        # The audit chain came back as it was and goes on: the chain trigger is on again.
+        from luna_core import audit
+        from luna_core.db.engine import app_engine, dispose_all
+
+        target_settings = source.model_copy(update={"database_url": target_url})
+        target_engine = app_engine(target_settings)
+        with tenant_scope(target_engine, "beta") as connection:
+            audit.record(connection, tenant_id="beta", actor="test", action="after.restore")
+        assert audit.verify_chain(target_engine, ["beta"]) == []
+        dispose_all()
         with pytest.raises(BackupError, match="already exists"):
             restore(source, out, into=target_url, storage_dir=tmp_path / "again")
     finally:

@@ -51,7 +51,7 @@ def push_readings(
         audit.record(
             connection,
             tenant_id=tenant,
-            actor=principal.email or principal.subject,
+            actor=audit.actor(principal.email, principal.subject),
             action="ingest.push",
             target=f"batch/{result.batch_id}",
             detail={"rows": result.rows_received},

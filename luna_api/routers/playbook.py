@@ -69,10 +69,6 @@ def _invalid(error: Exception) -> ApiError:
     return ApiError(422, str(error))
 
 
-def _actor(ctx) -> str:
-    return ctx.principal.email or f"user:{ctx.principal.subject}"
-
-
 @router.get("/rules", response_model=Page[RuleOut])
 def list_rules(ctx: Ctx, limit: Limit = 100, offset: Offset = 0) -> Page[RuleOut]:
     found = store.list_rules(ctx.db, ctx.tenant_id, limit=limit, offset=offset)
@@ -93,7 +89,7 @@ def create_rule(body: RuleIn, ctx: AdminCtx) -> RuleOut:
             action=body.action,
             params=body.params,
             enabled=body.enabled,
-            actor=_actor(ctx),
+            actor=ctx.actor,
         )
     except StrategyError as error:
         raise _invalid(error) from None
@@ -106,7 +102,7 @@ def update_rule(rule_id: RuleId, body: RulePatch, ctx: AdminCtx) -> RuleOut:
     """Changes a rule; every change is a new version (the old one is kept)."""
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
     try:
-        rule = store.update_rule(ctx.db, ctx.tenant_id, rule_id, changes, actor=_actor(ctx))
+        rule = store.update_rule(ctx.db, ctx.tenant_id, rule_id, changes, actor=ctx.actor)
     except StrategyError as error:
         raise _invalid(error) from None
     if rule is None:

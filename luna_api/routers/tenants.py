@@ -26,12 +26,10 @@ def _audit(request: Request, principal: Principal, tenant_id: str, action: str, 
         audit.record(
             connection,
             tenant_id=tenant_id,
-            actor=principal.email or principal.subject,
+            actor=audit.actor(principal.email, principal.subject),
             action=action,
             target=f"tenant/{tenant_id}",
             detail=detail,
-            request_id=request.state.request_id,
-            client_addr=request.client.host if request.client else None,
         )
 
 
@@ -52,7 +50,9 @@ def create(request: Request, body: TenantIn, principal: PlatformAdmin, engine: D
         longitude=body.longitude,
     )
     with tenant_scope(engine, tenant.id) as connection:
-        outbox.enqueue(connection, tenant.id, "register_tenant", requested_by=principal.email or principal.subject)
+        outbox.enqueue(
+            connection, tenant.id, "register_tenant", requested_by=audit.actor(principal.email, principal.subject)
+        )
     _audit(request, principal, tenant.id, "tenant.create", meters=len(body.meters))
     return TenantOut.model_validate(tenant)
 

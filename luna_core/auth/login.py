@@ -211,7 +211,9 @@ def _revoke_all(connection: Connection, tenant_id: str, user_id: int, now: datet
     audit.record(
         connection,
         tenant_id=tenant_id,
-        actor=f"user:{user_id}",
+        actor=audit.actor(
+            connection.execute(select(users.c.email).where(users.c.id == user_id)).scalar(), str(user_id)
+        ),
         action="refresh",
         outcome="reused-token-revoked-all",
     )

@@ -223,6 +223,34 @@ audit_log = Table(
     Column("client_addr", Text),
     Column("prev_hash", Text),
     Column("hash", Text),
+    # The row's place in its tenant's chain, given inside the chain lock (migration 0013).
+    Column("chain_seq", BigInteger, nullable=False),
+)
+
+# One per tenant: the newest chain link, locked by every audit insert (the trigger writes it).
+audit_chain_heads = Table(
+    "audit_chain_heads",
+    metadata,
+    _tenant_fk(primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", Text),
+    # Rows up to this seq were written before 0013 and are checked by the rule they were written under.
+    Column("legacy_until", BigInteger, nullable=False, server_default=text("0")),
+)
+
+user_invitations = Table(
+    "user_invitations",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    _tenant_fk(),
+    Column("email", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    # NULL when the address already has an account elsewhere: such an invitation can never be accepted.
+    Column("token_hash", Text, unique=True),
+    Column("invited_by", Text, nullable=False),
+    _now(),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("accepted_at", DateTime(timezone=True)),
 )
 
 refresh_tokens = Table(
@@ -516,6 +544,8 @@ TENANT_TABLES = (
     "labels",
     "requests",
     "audit_log",
+    "audit_chain_heads",
+    "user_invitations",
     "consumption_hourly",
     "tenant_kpis",
     "asset_watermarks",
@@ -549,6 +579,8 @@ Index("labels_tenant_range", labels.c.tenant_id, labels.c.ts_from)
 Index("requests_pending", requests.c.status, requests.c.created_at, postgresql_where=requests.c.status == "pending")
 Index("audit_log_tenant_ts", audit_log.c.tenant_id, audit_log.c.ts)
 Index("audit_log_tenant_id", audit_log.c.tenant_id, audit_log.c.id)
+Index("user_invitations_tenant_email", user_invitations.c.tenant_id, user_invitations.c.email)
+Index("audit_log_tenant_seq", audit_log.c.tenant_id, audit_log.c.chain_seq, unique=True)
 Index("refresh_tokens_user", refresh_tokens.c.user_id)
 Index("refresh_tokens_family", refresh_tokens.c.family_id)
 Index("login_failures_key_at", login_failures.c.key, login_failures.c.at)

@@ -164,13 +164,21 @@ def _insert_csv(connection, table: str, info: dict, path: Path) -> None:
         for block in iter(lambda: f.read(1 << 20), b""):
             copy.write(block)
     order = "id" if "id" in columns else columns[0]
-    # OVERRIDING SYSTEM VALUE keeps the original ids; ordered, so hash chains are rebuilt identically.
+    # The audit rows come back exactly as they were (hash, link, chain place; rows from before
+    # migration 0013 cannot be re-hashed by today's rule), and their chain head with them: the
+    # chain trigger stays off for this insert, inside the restore's transaction (owner only).
+    keep_chain = table == "audit_log"
+    if keep_chain:
+        connection.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_chain"))
+    # OVERRIDING SYSTEM VALUE keeps the original ids.
     connection.execute(
         text(
             f"INSERT INTO {quote(table)} ({names}) OVERRIDING SYSTEM VALUE "
             f"SELECT {names} FROM {quote(stage)} ORDER BY {quote(order)}"
         )
     )
+    if keep_chain:
+        connection.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_chain"))
     for sequence_column in connection.execute(
         text("SELECT attname FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) AND attidentity <> ''"),
         {"t": table},

@@ -9,6 +9,7 @@ import { TenantProvider } from "./lib/tenant";
 import { useTheme } from "./lib/theme";
 import { Home } from "./pages/Home";
 import { Login } from "./pages/Login";
+import { AcceptInvitation } from "./pages/AcceptInvitation";
 
 // Pages beyond Home load on demand, so the first paint after sign-in ships only what it shows.
 const Prices = lazy(() => import("./pages/Prices"));
@@ -50,6 +51,7 @@ export function App() {
         <Routes>
           <Route path="/imprint" element={<PublicPage theme={theme}><Legal kind="imprint" /></PublicPage>} />
           <Route path="/privacy" element={<PublicPage theme={theme}><Legal kind="privacy" /></PublicPage>} />
+          <Route path="/invite" element={<PublicPage theme={theme}><AcceptInvitation /></PublicPage>} />
           <Route
             path="*"
             element={

@@ -13,17 +13,18 @@ export function Tenants() {
   const tenants = useApi(() => api.get<Page<Tenant>>("/tenants"), "tenants");
   const users = useApi(() => api.get<Page<User>>("/users"), "users");
   const [email, setEmail] = useState("");
-  const [password, setPassword] = useState("");
+  const [invited, setInvited] = useState<string | null>(null);
   const [role, setRole] = useState<"customer" | "admin">("customer");
   const [error, setError] = useState<Error | null>(null);
 
   async function addUser(event: FormEvent) {
     event.preventDefault();
     setError(null);
+    setInvited(null);
     try {
-      await api.request("POST", "/users", { email, password, role });
+      await api.request("POST", "/users", { email, role });
+      setInvited(email);
       setEmail("");
-      setPassword("");
       users.reload();
     } catch (caught) {
       setError(caught as Error);
@@ -78,9 +79,6 @@ export function Tenants() {
           <Field label={t("console.email")} htmlFor="new-email">
             <input id="new-email" type="email" required value={email} onChange={(e) => setEmail(e.target.value)} className={inputClass} />
           </Field>
-          <Field label={t("login.password")} htmlFor="new-password">
-            <input id="new-password" type="password" required minLength={10} value={password} onChange={(e) => setPassword(e.target.value)} className={inputClass} autoComplete="new-password" />
-          </Field>
           <Field label={t("console.role")} htmlFor="new-role">
             <select id="new-role" value={role} onChange={(e) => setRole(e.target.value as "customer" | "admin")} className={inputClass}>
               <option value="customer">{t("user.role.customer")}</option>
@@ -89,6 +87,7 @@ export function Tenants() {
           </Field>
           <Button type="submit" variant="primary">{t("console.addUser")}</Button>
         </form>
+        {invited && <p className="mb-4 text-sm" role="status">{t("console.invited", { email: invited })}</p>}
         <Loadable state={users}>
           {(page) => (
             <div className="overflow-x-auto">
