@@ -84,7 +84,10 @@ def test_every_audit_row_carries_its_request_id_and_one_actor_spelling(api, api_
     assert call("POST", "/auth/token", data={"username": admin.email, "password": "wrong password"}).status_code == 401
     refresh = login.json()["refresh_token"]
     assert call("POST", "/auth/refresh", json={"refresh_token": refresh}).status_code == 200
-    assert call("POST", "/auth/refresh", json={"refresh_token": refresh}).status_code == 401  # reuse
+    # Used again by another client (not the tab race the reuse window forgives): theft, every session ends.
+    api.cookies.clear()  # the thief has not the browser's luna_device cookie
+    reused = call("POST", "/auth/refresh", json={"refresh_token": refresh}, headers={"User-Agent": "thief/1.0"})
+    assert reused.status_code == 401
     pushed = call(
         "POST",
         "/ingest/readings",
