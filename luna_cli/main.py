@@ -44,14 +44,17 @@ def _progress() -> Progress:
 @db_app.command("upgrade")
 @one_line_errors
 def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
-    """Apply migrations (creates the app role and row-level security policies)."""
+    """Apply migrations (creates the app role and row-level security policies) and set up the pgvector index."""
     from luna_core.db import migrate
     from luna_core.db.engine import owner_engine
+
+    from luna_core.knowledge.service import prepare_index
 
     settings = settings_with_database()
     migrate.upgrade(owner_engine(settings), settings.app_db_role, revision)
     if settings.app_db_password:
         migrate.set_role_password(owner_engine(settings), settings.app_db_role, settings.app_db_password)
+    prepare_index(settings)
     console.print(f"database at revision {migrate.current_revision(owner_engine(settings))}")
 
 
