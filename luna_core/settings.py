@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(5, description="failed logins in a row before the account is locked")
     login_lockout_minutes: int = Field(15, description="how long a locked account waits")
     max_request_bytes: int = Field(10 * 1024 * 1024, description="larger request bodies get 413")
+    redis_url: str | None = Field(
+        None, description="Redis for shared rate limits and the Celery broker; unset = in-process"
+    )
     oidc_issuer: str | None = Field(None, description="OpenID Connect issuer whose tokens are accepted as well")
     oidc_audience: str | None = Field(None, description="required audience of OIDC tokens")
     oidc_jwks_url: str | None = Field(None, description="JWKS URL; default: discovered from the issuer")
@@ -122,9 +125,6 @@ class Settings(BaseSettings):
     knowledge_collection: str = Field("luna_knowledge", description="alias (Qdrant) / view (pgvector) of the index")
     chunk_tokens: int = Field(400, ge=32, le=8192, description="token budget of one chunk (capped by the model)")
     chunk_overlap_tokens: int = Field(60, ge=0, le=1024, description="tokens repeated from the previous chunk")
-    redis_url: str | None = Field(
-        None, description="Redis for shared rate limits and the Celery broker; unset = in-process"
-    )
     status_timeout_seconds: float = Field(
         2.0, gt=0, le=30, description="longest wait for one component's answer in /admin/status"
     )
