@@ -173,14 +173,13 @@ def _knowledge_requests(client, engine, tenant_factory) -> None:
 
 
 def _owner_connections(used, settings: Settings) -> list[tuple[str, str, str]]:
-    """Connections to Luna's database or to the vector server by any role but the application's."""
+    """Connections to Luna's database or to the vector server by any role but the application's
+    (after checking that both were used at all, as the application role)."""
     record, vectors = settings.owner_url(), make_url(settings.vector_database_url)
     vector_host = vectors.query.get("host") or vectors.host
-    return [
-        (user, host, db)
-        for user, host, db in used
-        if (db == record.database or host == vector_host) and user != settings.app_db_role
-    ]
+    watched = [(user, host, db) for user, host, db in used if db == record.database or host == vector_host]
+    assert {host == vector_host for user, host, _ in watched if user == settings.app_db_role} == {True, False}
+    return [entry for entry in watched if entry[0] != settings.app_db_role]
 
 
 def test_an_api_without_owner_credentials_serves_every_knowledge_request(
