@@ -121,8 +121,10 @@ class PgVectorIndex:
                     connection.execute(
                         text("SELECT luna_vector_view(:a, :t, false)"), {"a": row.alias, "t": row.physical}
                     )
-        except (OperationalError, DBAPIError) as error:
+        except OperationalError as error:
             raise IndexUnavailable(f"pgvector database unreachable: {_short(error)}") from None
+        except DBAPIError as error:  # e.g. a server without the vector extension
+            raise IndexUnavailable(f"cannot set up the pgvector index: {_short(error)}") from None
         finally:
             engine.dispose()
         self._prepared = True
