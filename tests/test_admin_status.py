@@ -3,15 +3,18 @@
 Real components where they run here: PostgreSQL (127.0.0.1:5432), the embedded pgvector server,
 the MLflow store in PostgreSQL (the ``registry`` fixture), Mosquitto (127.0.0.1:1883) and Redis
 (127.0.0.1:6379). No Ollama server and no Tika server can run here (no binary or jar in any
-registry), so those two are stand-ins on free local ports, asked over real HTTP by the real checks:
+registry; no Qdrant server either), so those are stand-ins on free local ports, asked over real HTTP by
+the real checks:
 ``OllamaStandIn`` (tests/luna_doubles.py) answers ``GET /api/version`` and ``GET /api/tags`` as
 Ollama does, and ``TikaStandIn`` below answers ``GET /version`` with the plain-text banner of the
-Tika server. A component that is down is a refused port (nothing listens there) or a socket that
+Tika server; ``QdrantStandIn`` answers ``GET /`` and ``GET /aliases`` as Qdrant's REST API does. A
+component that is down is a refused port (nothing listens there) or a socket that
 accepts and never answers; both are reported down with what was tried, never as a 500.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import threading
@@ -56,6 +59,39 @@ class TikaStandIn:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class QdrantStandIn(TikaStandIn):
+    """Qdrant's REST ``GET /`` (version banner) and ``GET /aliases`` (alias -> collection)."""
+
+    def __init__(self, aliases: dict[str, str]) -> None:
+        self.gets: list[str] = []
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                stand_in.gets.append(self.path)
+                if self.path == "/":
+                    payload: dict = {"title": "qdrant - vector search engine", "version": "1.15.4", "commit": "abc"}
+                elif self.path == "/aliases":
+                    found = [{"alias_name": a, "collection_name": c} for a, c in aliases.items()]
+                    payload = {"result": {"aliases": found}, "status": "ok", "time": 0.00001}
+                else:
+                    self.send_error(404)
+                    return
+                body = json.dumps(payload).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
 
 @pytest.fixture
@@ -149,6 +185,18 @@ def test_a_missing_model_and_dead_servers_are_reported_down_with_what_was_tried(
     assert checks["vector_store"].target == f"http://127.0.0.1:{refused}"
     assert not checks["model_registry"].ok and checks["model_registry"].target == f"http://127.0.0.1:{refused}"
     assert checks["database"].ok  # the rest keeps answering
+
+
+def test_a_qdrant_server_is_asked_for_its_version_and_the_alias(api_settings):
+    qdrant = QdrantStandIn({"luna_knowledge": "luna_knowledge_c20261202093000123456", "other": "other_c1"})
+    try:
+        settings = _with(api_settings, vector_backend="qdrant", qdrant_url=qdrant.url)
+        check = _by_name(check_all(settings))["vector_store"]
+    finally:
+        qdrant.close()
+    assert check.ok and check.version == "Qdrant 1.15.4" and check.target == qdrant.url
+    assert check.detail == "alias luna_knowledge -> luna_knowledge_c20261202093000123456"
+    assert qdrant.gets == ["/", "/aliases"]
 
 
 def test_without_servers_the_in_process_parts_say_so(api_settings):
