@@ -46,7 +46,7 @@ from luna_core.users import create_user
 
 YEAR_START, YEAR_END = datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
 MONTH = (datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 7, 1, tzinfo=UTC))
-PASSWORD = "benchmark password"
+PASSWORD = "correct horse battery"
 console = Console(stderr=True)
 
 

@@ -43,7 +43,7 @@ from luna_core.db.copy import copy_frame
 from luna_core.db.engine import app_engine, owner_engine
 from luna_core.db.tenancy import tenant_scope
 from luna_core.energy.kpis import compute_tenant_kpis, store_tenant_kpis
-from luna_core.forecast_store import write_forecasts
+from luna_core.forecasting.store import write_forecasts
 from luna_core.settings import Settings
 from luna_core.simulation.sites import MeterSpec
 from luna_core.tenants import create_tenant
@@ -61,7 +61,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-TENANT, EMAIL, PASSWORD = "bench-ui", "bench@bench-ui.example.com", "benchmark password"
+TENANT, EMAIL, PASSWORD = "bench-ui", "bench@bench-ui.example.com", "correct horse battery"
 METER_VIEW = "/consumption?bucket=15min&range=year&compare=previous_year"
 METER_DAY_VIEW = "/consumption?bucket=15min&range=day&compare=previous_year"  # same page, 96 points a series
 console = Console(stderr=True)

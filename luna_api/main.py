@@ -9,7 +9,10 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 
 from luna_api import errors, metrics
+from luna_api.body_limit import BodyLimitMiddleware
+from luna_api.docs import mount_docs
 from luna_api.observability import ObservabilityMiddleware, bind_route, configure_logging
+from luna_api.rate_limits import RateLimitMiddleware, doors
 from luna_api.routers import (
     admin,
     auth,
@@ -26,12 +29,14 @@ from luna_api.routers import (
     users,
 )
 from luna_api.schemas import Error
+from luna_api.security_headers import SecurityHeadersMiddleware
 from luna_api.ui import mount_ui
 from luna_core import __version__
 from luna_core.db.engine import app_engine
 from luna_core.luna import Retriever
 from luna_core.luna.llm import OllamaChat
 from luna_core.luna.retrieval import KnowledgeRetriever
+from luna_core.ratelimit import RateLimiter
 from luna_core.settings import Settings, get_settings
 
 # Documented on every authenticated route, so clients (and schema checks) know the error shape.
@@ -62,6 +67,8 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
         description="Energy data of one tenant at a time: the tenant comes from the access token only. "
         "Errors are JSON {error, detail}.",
         dependencies=[Depends(bind_route)],
+        docs_url=None,  # luna_api.docs serves Swagger UI from local assets, under the CSP
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.jwt_key = settings.jwt_key()  # once: outside prod it is read from a file
@@ -74,15 +81,22 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
         else None
     )
     metrics.install(app.state.engine, settings)
+    app.state.rate_limiter = RateLimiter(settings.redis_url, settings.redis_key_prefix)
     # Uploads may be larger than other requests (plus room for the multipart envelope).
     upload_limit = max(settings.max_request_bytes, int(settings.max_upload_mb * 1024 * 1024) + 65536)
+    # Outermost last: headers on every answer (429 and 413 too), then request ids and metrics, then the
+    # rate limits (before any body is read), then the body limit counting bytes as they arrive.
     app.add_middleware(
-        ObservabilityMiddleware, max_body_bytes=settings.max_request_bytes, path_limits={"/ingest/doc": upload_limit}
+        BodyLimitMiddleware, max_body_bytes=settings.max_request_bytes, path_limits={"/ingest/doc": upload_limit}
     )
+    app.add_middleware(RateLimitMiddleware, limiter=app.state.rate_limiter, doors=doors(settings))
+    app.add_middleware(ObservabilityMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     errors.install(app)
     for router in (auth, tenants, users, energy, market, ingest, documents, search, models, playbook, admin, luna):
         app.include_router(router.router, responses=COMMON_ERRORS)
     app.include_router(health.router)
+    mount_docs(app)
     mount_ui(app, settings.ui_dist_dir)  # last: API routes keep priority
     return app
 

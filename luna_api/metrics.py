@@ -23,7 +23,10 @@ from luna_core.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def _families() -> dict[str, GaugeMetricFamily]:
+def _families(tenant_labels: bool = True) -> dict[str, GaugeMetricFamily]:
+    """Without ``tenant_labels`` the per-tenant figures carry no label and hold the worst tenant's value
+    (oldest newest reading, longest lag) or the sum (files waiting), so no tenant id leaves the API."""
+    per_tenant = ["tenant"] if tenant_labels else []
     return {
         "up": GaugeMetricFamily(
             "luna_metrics_source_up", "1 if the source of these figures answered", labels=["source"]
@@ -31,21 +34,21 @@ def _families() -> dict[str, GaugeMetricFamily]:
         "newest": GaugeMetricFamily(
             "luna_tenant_last_reading_timestamp_seconds",
             "Timestamp of the tenant's newest stored reading",
-            labels=["tenant"],
+            labels=per_tenant,
         ),
         "age": GaugeMetricFamily(
-            "luna_tenant_data_age_seconds", "Seconds since the tenant's newest stored reading", labels=["tenant"]
+            "luna_tenant_data_age_seconds", "Seconds since the tenant's newest stored reading", labels=per_tenant
         ),
         "ingest": GaugeMetricFamily(
             "luna_tenant_last_ingest_timestamp_seconds",
             "When the tenant's last ingest batch finished",
-            labels=["tenant"],
+            labels=per_tenant,
         ),
         "pending": GaugeMetricFamily(
-            "luna_ingest_pending_files", "Files waiting in the tenant's landing inbox", labels=["tenant"]
+            "luna_ingest_pending_files", "Files waiting in the tenant's landing inbox", labels=per_tenant
         ),
         "lag": GaugeMetricFamily(
-            "luna_ingest_lag_seconds", "Age of the oldest file waiting in the tenant's landing inbox", labels=["tenant"]
+            "luna_ingest_lag_seconds", "Age of the oldest file waiting in the tenant's landing inbox", labels=per_tenant
         ),
         "runs": GaugeMetricFamily("luna_dagster_runs", "Dagster runs in the run storage by status", labels=["status"]),
         "failed": GaugeMetricFamily(
@@ -98,17 +101,22 @@ class LunaCollector(Collector):
 
     def _read(self) -> list[Metric]:
         assert self._settings is not None and self._engine is not None
-        f = _families()
+        labelled = self._settings.metrics_tenant_labels
+        f = _families(labelled)
         now = time.time()
         try:
-            for t in freshness.tenant_freshness(self._engine, self._settings):
-                if t.newest_reading is not None:
-                    f["newest"].add_metric([t.tenant_id], t.newest_reading)
-                    f["age"].add_metric([t.tenant_id], max(0.0, now - t.newest_reading))
-                if t.last_ingest is not None:
-                    f["ingest"].add_metric([t.tenant_id], t.last_ingest)
-                f["pending"].add_metric([t.tenant_id], t.pending_files)
-                f["lag"].add_metric([t.tenant_id], t.oldest_pending_age)
+            figures = freshness.tenant_freshness(self._engine, self._settings)
+            if labelled:
+                for t in figures:
+                    if t.newest_reading is not None:
+                        f["newest"].add_metric([t.tenant_id], t.newest_reading)
+                        f["age"].add_metric([t.tenant_id], max(0.0, now - t.newest_reading))
+                    if t.last_ingest is not None:
+                        f["ingest"].add_metric([t.tenant_id], t.last_ingest)
+                    f["pending"].add_metric([t.tenant_id], t.pending_files)
+                    f["lag"].add_metric([t.tenant_id], t.oldest_pending_age)
+            else:
+                _add_aggregated(f, figures, now)
             f["up"].add_metric(["luna_db"], 1)
         except Exception as error:  # a scrape must still answer: report the source as down
             log.warning("metrics: tenant figures unavailable: %s", type(error).__name__)
@@ -131,6 +139,18 @@ class LunaCollector(Collector):
             f["free"].add_metric([name], free)
             f["ratio"].add_metric([name], free / total if total else 0.0)
         return list(f.values())
+
+
+def _add_aggregated(f: dict[str, GaugeMetricFamily], figures: list, now: float) -> None:
+    newest = [t.newest_reading for t in figures if t.newest_reading is not None]
+    ingests = [t.last_ingest for t in figures if t.last_ingest is not None]
+    if newest:
+        f["newest"].add_metric([], min(newest))
+        f["age"].add_metric([], max(0.0, now - min(newest)))
+    if ingests:
+        f["ingest"].add_metric([], min(ingests))
+    f["pending"].add_metric([], sum(t.pending_files for t in figures))
+    f["lag"].add_metric([], max((t.oldest_pending_age for t in figures), default=0.0))
 
 
 COLLECTOR = LunaCollector()

@@ -154,10 +154,8 @@ async def bind_route(request: Request) -> None:
 class ObservabilityMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware: its extra task per request costs about a millisecond)."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, path_limits: dict[str, int] | None = None) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
-        self.path_limits = path_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -183,14 +181,8 @@ class ObservabilityMiddleware:
                 )
             await send(message)
 
-        length = headers.get(b"content-length", b"")
-        limit = self.path_limits.get(scope["path"], self.max_body_bytes)
         try:
-            if length.isdigit() and int(length) > limit:
-                detail = f"request body exceeds {limit} bytes"
-                await _json(413, {"error": "payload_too_large", "detail": detail})(scope, receive, send_with_id)
-            else:
-                await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_with_id)
         except Exception:
             # Answered here, not re-raised: the client gets the request id, the log the traceback.
             log.exception("unhandled error")

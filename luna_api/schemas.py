@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import orjson
@@ -96,7 +96,9 @@ class TenantIn(BaseModel):
 
 class UserIn(BaseModel):
     email: EmailStr
-    password: str = Field(min_length=10, max_length=200)
+    # The policy (length, zxcvbn strength, not the e-mail) is luna_core.auth.passwords.check_password: its 422
+    # says what to change; the bounds here only keep absurd input out before it runs.
+    password: str = Field(min_length=1, max_length=1000)
     role: Literal["admin", "customer"] = "customer"
 
 
@@ -278,6 +280,17 @@ class ModelVersionOut(BaseModel):
     metrics: dict[str, float]
     tags: dict[str, str]
     created_at: datetime
+
+    @classmethod
+    def of(cls, version: Any) -> ModelVersionOut:
+        """From a registry ``Version`` (its creation time is in epoch milliseconds)."""
+        return cls(
+            version=version.version,
+            aliases=list(version.aliases),
+            metrics=version.metrics,
+            tags=version.tags,
+            created_at=datetime.fromtimestamp(version.created_at_ms / 1000, UTC),
+        )
 
 
 class TrainingRequestOut(BaseModel):

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 DEFAULT_DIST = Path(__file__).resolve().parents[1] / "luna_ui" / "dist"
 NO_CACHE = {"Cache-Control": "no-cache"}
 NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Luna IEMS</title></head>
-<body style="font-family:system-ui;max-width:40rem;margin:4rem auto;line-height:1.5">
+<body>
 <h1>Luna IEMS API is running</h1>
 <p>The dashboard has not been built yet. Build it with <code>make ui</code>
 (runs <code>npm ci</code> and <code>npm run build</code> in <code>luna_ui/</code>; Node.js 20.19 or newer),

@@ -4,10 +4,10 @@ shown once when created (and kept, readable only by you, in data_dir/demo-creden
 from __future__ import annotations
 
 import contextlib
-import secrets
 
 from sqlalchemy import Engine
 
+from luna_core.auth.passwords import generate_password
 from luna_core.db.tenancy import tenant_scope
 from luna_core.settings import Settings
 from luna_core.tenants import TenantError, create_tenant
@@ -25,7 +25,7 @@ def ensure_demo_accounts(engine: Engine, settings: Settings, tenant_ids: list[st
     wanted += [(t, f"customer@{t}.{DOMAIN}", "customer", False, f"customer of {t}") for t in tenant_ids]
     created = []
     for tenant, email, role, platform, what in wanted:
-        password = secrets.token_urlsafe(12)
+        password = generate_password()
         try:
             with tenant_scope(engine, tenant) as connection:
                 create_user(connection, tenant, email, password, role, platform_admin=platform)

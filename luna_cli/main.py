@@ -260,7 +260,16 @@ def api(
     # collector's generations, so its full collections no longer walk it in the middle of requests.
     gc.collect()
     gc.freeze()
-    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        # Behind a proxy the client address (rate limits, lockout, audit) comes from X-Forwarded-For.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
 
 
 @app.command("demo")

@@ -66,6 +66,7 @@ def generate_secrets(
     value("mlflow_backend_uri", lambda: f"postgresql://{server}/mlflow")
     value("LUNA_JWT_SECRET", lambda: secrets.token_urlsafe(48))
     value("LUNA_STORAGE_KEY", new_key_spec)
+    value("LUNA_METRICS_TOKEN", lambda: secrets.token_urlsafe(32))
     value("grafana_admin_password", lambda: secrets.token_urlsafe(24))
     return {path.name: path for path in sorted(directory.iterdir())}
 

@@ -53,6 +53,18 @@ def pending(engine: Engine, tenant_ids: list[str], kinds: tuple[str, ...] | None
     return found
 
 
+def recent(connection: Connection, tenant_id: str, kind: str, limit: int) -> list[Any]:
+    """The newest requests of one kind (rows of ``requests``), newest first. Run inside ``tenant_scope``."""
+    return list(
+        connection.execute(
+            select(requests)
+            .where(requests.c.tenant_id == tenant_id, requests.c.kind == kind)
+            .order_by(requests.c.created_at.desc(), requests.c.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def mark(
     engine: Engine, tenant_id: str, request_id: int, status: str, *, run_id: str | None = None, error: str | None = None
 ) -> None:

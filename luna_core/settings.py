@@ -54,11 +54,44 @@ class Settings(BaseSettings):
     )
     access_token_minutes: int = Field(15, description="lifetime of an access token")
     refresh_token_days: int = Field(14, description="lifetime of a refresh token")
-    login_max_failures: int = Field(5, description="failed logins in a row before the account is locked")
-    login_lockout_minutes: int = Field(15, description="how long a locked account waits")
+    login_max_failures: int = Field(
+        5, ge=1, description="failed logins for one e-mail within the window before it is locked (except known devices)"
+    )
+    login_lockout_minutes: int = Field(15, ge=1, description="sliding window of the login lockout, in minutes")
+    login_max_failures_per_address: int = Field(
+        20, ge=1, description="failed logins from one client address within the window before it is locked"
+    )
+    login_max_failures_per_device: int = Field(
+        10, ge=1, description="failed logins on a known device within the window before it is no longer trusted"
+    )
+    device_token_days: int = Field(90, ge=1, description="how long a browser stays a known device after a login")
+    refresh_reuse_seconds: int = Field(
+        30, ge=0, description="a rotated refresh token used again this soon by the same client is no theft"
+    )
     max_request_bytes: int = Field(10 * 1024 * 1024, description="larger request bodies get 413")
     redis_url: str | None = Field(
         None, description="Redis for shared rate limits and the Celery broker; unset = in-process"
+    )
+    redis_key_prefix: str = Field("luna", description="prefix of the keys Luna writes to Redis")
+    rate_limit_login_address: str = Field("30/minute", description="POST /auth/token per client address")
+    rate_limit_login_account: str = Field("10/minute", description="POST /auth/token per e-mail address")
+    rate_limit_ask_user: str = Field("20/minute;300/day", description="POST /rag/ask per user")
+    rate_limit_ask_address: str = Field("60/minute", description="POST /rag/ask per client address")
+    rate_limit_ingest_user: str = Field("120/minute", description="writes to /ingest/* per user")
+    rate_limit_ingest_address: str = Field("240/minute", description="writes to /ingest/* per client address")
+    rate_limit_upload_user: str = Field("30/minute;500/day", description="document uploads per user")
+    rate_limit_upload_address: str = Field("60/minute", description="document uploads per client address")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1", description="proxies whose X-Forwarded-For names the client address (uvicorn's setting)"
+    )
+    metrics_token: str | None = Field(
+        None, description="bearer token Prometheus sends to /metrics; unset = /metrics only from metrics_networks"
+    )
+    metrics_networks: str = Field(
+        "127.0.0.0/8,::1/128", description="client networks that may read /metrics without a token (comma-separated)"
+    )
+    metrics_tenant_labels: bool = Field(
+        False, description="label per-tenant figures on /metrics with the tenant id (off: aggregated)"
     )
     oidc_issuer: str | None = Field(None, description="OpenID Connect issuer whose tokens are accepted as well")
     oidc_audience: str | None = Field(None, description="required audience of OIDC tokens")
@@ -131,6 +164,39 @@ class Settings(BaseSettings):
     search_exact_below: int = Field(
         500, ge=0, description="pgvector: tenants with fewer chunks are searched exactly (no HNSW)"
     )
+
+    @field_validator(
+        "rate_limit_login_address",
+        "rate_limit_login_account",
+        "rate_limit_ask_user",
+        "rate_limit_ask_address",
+        "rate_limit_ingest_user",
+        "rate_limit_ingest_address",
+        "rate_limit_upload_user",
+        "rate_limit_upload_address",
+    )
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        if value.strip():
+            try:
+                parse_many(value)
+            except ValueError as error:
+                raise ValueError(f"{value!r} is no rate limit: write e.g. '20/minute;300/day' (empty: none)") from error
+        return value.strip()
+
+    @field_validator("metrics_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        import ipaddress
+
+        for network in filter(None, (n.strip() for n in value.split(","))):
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as error:
+                raise ValueError(f"{network!r} is no network: write e.g. 10.0.0.0/8,127.0.0.1") from error
+        return value
 
     @field_validator(
         "database_url", "app_database_url", "dagster_database_url", "vector_database_url", "vector_app_database_url"

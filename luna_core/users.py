@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from luna_core.auth.passwords import hash_password
+from luna_core.auth.passwords import check_password, hash_password
 from luna_core.db.schema import ROLES, users
 
 
@@ -52,6 +52,7 @@ def create_user(
         raise UserError(f"role must be one of {', '.join(ROLES)}")
     if "@" not in email or len(email) > 254:
         raise UserError("email is not a valid address")
+    check_password(password, email)
     row = connection.execute(
         insert(users)
         .values(

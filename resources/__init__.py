@@ -53,10 +53,9 @@ class LunaResource(ConfigurableResource):
 
     def registry(self):
         """The MLflow model registry (imported on first use: MLflow takes a second to import)."""
-        from luna_core.model_registry import ModelRegistry
+        from luna_core.forecasting.registry import registry_for
 
-        settings = self.settings()
-        return ModelRegistry(settings.mlflow_tracking_uri(), settings.mlflow_artifact_root)
+        return registry_for(self.settings())
 
     def prices(self) -> PriceSource:
         settings = self.settings()

@@ -19,6 +19,7 @@ from luna_core.knowledge.service import prepare_index
 from luna_core.settings import Settings
 from luna_core.tenants import create_tenant
 
+METRICS_TOKEN = "test-metrics-token-" + "m" * 24
 SERVER_URL = os.environ.get("LUNA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
@@ -127,8 +128,18 @@ class ApiUser:
 
 @pytest.fixture(scope="session")
 def api_settings(settings: Settings, registry) -> Settings:
+    # Every TestClient request comes from the one address "testclient": the per-address rate limits and
+    # login lockout would make the suite's many logins depend on test order. Their own tests set them.
+    unlimited = {name: "" for name in Settings.model_fields if name.startswith("rate_limit_")}
     return Settings.model_validate(
-        {**settings.model_dump(), "jwt_secret": "test-secret-" + "x" * 40, "mlflow_url": registry.tracking_uri}
+        {
+            **settings.model_dump(),
+            "jwt_secret": "test-secret-" + "x" * 40,
+            "mlflow_url": registry.tracking_uri,
+            "metrics_token": METRICS_TOKEN,
+            "login_max_failures_per_address": 1_000_000,
+            **unlimited,
+        }
     )
 
 
@@ -164,7 +175,7 @@ def api_user(engine: Engine, api, tenant_factory):
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory):
     """A real MLflow tracking store and registry in a PostgreSQL database of its own."""
-    from luna_core.model_registry import ModelRegistry
+    from luna_core.forecasting.registry import ModelRegistry
 
     name = f"luna_test_mlflow_{uuid.uuid4().hex[:6]}"
     url = create_database(name).replace("+psycopg://", "+psycopg2://")

@@ -11,7 +11,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from luna_core.db.tenancy import tenant_scope
-from luna_core.forecast_store import write_forecasts
+from luna_core.forecasting.store import write_forecasts
 from luna_core.ingest import ingest_records
 from luna_core.market.store import upsert_prices
 

@@ -31,7 +31,7 @@ def test_every_read_route_writes_one_audit_row(api, api_user, engine, tenant_fac
     with tenant_scope(engine, tenant) as connection:
         store_tenant_kpis(connection, compute_tenant_kpis(connection, tenant))
     admin = api_user(tenant, role="admin")
-    from luna_core.model_registry import model_name
+    from luna_core.forecasting.registry import model_name
 
     asked = api.post("/rag/ask", headers=admin.headers, json={"question": "What is our peak?"})
     assert asked.status_code == 200, asked.text

@@ -78,7 +78,7 @@ def world(engine, api):
         f"secret-handbook-{suffix}",
         f"Geheimnis{suffix}",
     ]
-    from luna_core.model_registry import model_name
+    from luna_core.forecasting.registry import model_name
 
     path_values = {
         "tenant_id": b,

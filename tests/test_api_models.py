@@ -3,7 +3,7 @@ through the outbox, and another tenant's model answering 404."""
 
 from __future__ import annotations
 
-from luna_core.model_registry import CHAMPION, model_name
+from luna_core.forecasting.registry import CHAMPION, model_name
 from tests.test_model_registry import ConstantModel
 
 

@@ -14,8 +14,8 @@ from dagster import DagsterInstance, build_sensor_context, instance_for_test, ma
 from luna_assets.definitions import ASSETS
 from luna_core.db.tenancy import tenant_scope
 from luna_core.energy.hourly import refresh_consumption_hourly
+from luna_core.forecasting.registry import CHAMPION, model_name
 from luna_core.ingest import ingest_frame
-from luna_core.model_registry import CHAMPION, model_name
 from luna_core.simulation.meters import simulate_site
 from luna_core.simulation.registry import register_site
 from luna_core.simulation.sites import DEMO_SITES_BY_ID
@@ -116,7 +116,7 @@ def test_retrain_request_goes_outbox_sensor_run_new_version(api, api_user, forec
 def test_drift_sensor_requests_a_retrain_when_live_error_exceeds_backtest(engine, forecast_tenant, resource, registry):
     import polars as pl
 
-    from luna_core.forecast_store import site_load, write_forecasts
+    from luna_core.forecasting.store import site_load, write_forecasts
     from sensors.drift import forecast_drift_sensor
 
     tenant = forecast_tenant

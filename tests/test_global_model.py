@@ -13,9 +13,9 @@ from dagster import instance_for_test, materialize
 from luna_assets.definitions import ASSETS
 from luna_core.db.tenancy import tenant_scope
 from luna_core.energy.hourly import refresh_consumption_hourly
-from luna_core.global_training import GLOBAL, global_training_set
+from luna_core.forecasting.global_model import GLOBAL, global_training_set
+from luna_core.forecasting.registry import CHAMPION
 from luna_core.ingest import ingest_frame
-from luna_core.model_registry import CHAMPION
 from luna_core.simulation.meters import simulate_site
 from luna_core.simulation.registry import register_site
 from luna_core.simulation.sites import DEMO_SITES_BY_ID

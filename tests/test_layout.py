@@ -36,3 +36,68 @@ def test_package_imports_respect_the_layout(package):
         for path in (ROOT / package).rglob("*.py")
     }
     assert {file: bad for file, bad in offenders.items() if bad} == {}
+
+
+# The forecasting modules moved into luna_core/forecasting/ (store, registry, global_model); the old
+# loose modules must not come back beside them, nor be imported or named anywhere.
+RETIRED_MODULES = ("luna_core.forecast_store", "luna_core.model_registry", "luna_core.global_training")
+# Thin callers of the forecasting service: no SQL of their own.
+FORECASTING_CALLERS = ("luna_assets/ml.py", "sensors/drift.py", "luna_api/routers/models.py")
+SQL_BUILDERS = {"text", "select", "insert", "update", "delete"}
+SQL_KEYWORDS = {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "MERGE"}
+
+
+def _sources() -> list[Path]:
+    """The tree's Python, notebooks and Markdown, without hidden folders, node_modules and builds."""
+    found = []
+    for pattern in ("*.py", "*.ipynb", "*.md"):
+        for path in ROOT.rglob(pattern):
+            parts = path.relative_to(ROOT).parts
+            if not any(part.startswith(".") or part in {"node_modules", "dist"} for part in parts):
+                found.append(path)
+    return found
+
+
+def test_retired_forecasting_modules_stay_gone():
+    assert [m for m in RETIRED_MODULES if (ROOT / (m.replace(".", "/") + ".py")).exists()] == []
+    this_file = Path(__file__).resolve()
+    mentions = {
+        str(path.relative_to(ROOT)): [m for m in RETIRED_MODULES if m in path.read_text(errors="replace")]
+        for path in _sources()
+        if path != this_file
+    }
+    assert {file: found for file, found in mentions.items() if found} == {}
+
+
+def _sql_of(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+        bad = [m for m in modules if m.split(".")[0] == "sqlalchemy" or m.startswith("luna_core.db")]
+        return f"import {', '.join(bad)}" if bad else None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in SQL_BUILDERS:
+        return f"{node.func.id}(...)"
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "schema":
+        return f"schema.{node.attr}"
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        words = node.value.split(None, 1)
+        return f"SQL {node.value.strip()[:40]!r}" if words and words[0] in SQL_KEYWORDS else None
+    return None
+
+
+def sql_in(path: Path) -> list[str]:
+    """What in a module is SQL of its own: sqlalchemy or luna_core.db imported, a SQL builder called
+    (``text(``, ``select(``...), ``schema.<table>``, or a string that starts with a SQL keyword."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return [found for node in ast.walk(tree) if (found := _sql_of(node))]
+
+
+@pytest.mark.parametrize("caller", FORECASTING_CALLERS)
+def test_forecasting_callers_write_no_sql(caller):
+    assert sql_in(ROOT / caller) == []
+
+
+def test_the_sql_check_finds_sql():
+    """The check above must be able to fail: it does on modules that query core tables themselves."""
+    assert "import sqlalchemy" in sql_in(ROOT / "luna_core/forecasting/store.py")
+    assert {"select(...)", "import luna_core.db.schema"} <= set(sql_in(ROOT / "luna_core/outbox.py"))
+    assert any(found.startswith("SQL 'SELECT") for found in sql_in(ROOT / "luna_core/forecasting/store.py"))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from luna_core.model_registry import CHALLENGER, CHAMPION, RegistryError, decide_promotion
+from luna_core.forecasting.registry import CHALLENGER, CHAMPION, RegistryError, decide_promotion
 
 
 @dataclass

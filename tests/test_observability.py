@@ -101,11 +101,11 @@ def test_dashboards_and_alerts_use_only_exported_metrics(api_settings, engine, t
     inbox.mkdir(parents=True)
     (inbox / "waiting.csv").write_text("meter_id,ts,kwh\n")
 
-    settings = api_settings.model_copy(update={"dagster_database_url": dagster_db})
+    settings = api_settings.model_copy(update={"dagster_database_url": dagster_db, "metrics_tenant_labels": True})
     try:
         with TestClient(create_app(settings)) as client:
             client.get("/health")
-            text = client.get("/metrics").text
+            text = client.get("/metrics", headers={"Authorization": f"Bearer {settings.metrics_token}"}).text
     finally:
         create_app(api_settings)
     families = {f.name: f for f in text_string_to_metric_families(text)}
@@ -159,4 +159,10 @@ def test_grafana_provisioning_points_at_the_dashboards_and_datasources():
     assert "Name                   loki" in fluent and "Parser       json" in fluent
     prometheus = yaml.safe_load((OBS / "prometheus" / "prometheus.yml").read_text())
     assert prometheus["rule_files"] == ["/etc/prometheus/alerts.yml"]
-    assert any(job["static_configs"][0]["targets"] == ["api:8000"] for job in prometheus["scrape_configs"])
+    api_job = next(job for job in prometheus["scrape_configs"] if job["static_configs"][0]["targets"] == ["api:8000"])
+    # The API's /metrics wants LUNA_METRICS_TOKEN: Prometheus reads it from the secret compose mounts.
+    assert api_job["authorization"] == {"type": "Bearer", "credentials_file": "/run/secrets/LUNA_METRICS_TOKEN"}
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert "LUNA_METRICS_TOKEN" in compose["services"]["prometheus"]["secrets"]
+    assert "LUNA_METRICS_TOKEN" in compose["services"]["api"]["secrets"]
+    assert compose["secrets"]["LUNA_METRICS_TOKEN"]["file"].endswith("/LUNA_METRICS_TOKEN")

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import select
 
 from luna_api.deps import AdminCtx, Context, Ctx
 from luna_api.errors import ApiError, not_found
@@ -21,11 +20,9 @@ from luna_api.schemas import (
     RetrainIn,
     TrainingRequestOut,
 )
-from luna_core import outbox
-from luna_core.db.schema import requests
 from luna_core.energy.queries import QueryError
-from luna_core.forecast_store import read_forecasts
-from luna_core.model_registry import CHAMPION, ModelRegistry, RegistryError, model_name
+from luna_core.forecasting import service
+from luna_core.forecasting.registry import ModelRegistry, registry_for
 
 router = APIRouter(tags=["forecasts"])
 NOT_FOUND = {404: {"model": Error}}
@@ -35,9 +32,7 @@ def _registry(request: Request) -> ModelRegistry:
     # Built on first use: importing MLflow costs a second the other routes should not pay.
     registry = getattr(request.app.state, "registry", None)
     if registry is None:
-        settings = request.app.state.settings
-        registry = ModelRegistry(settings.mlflow_tracking_uri(), settings.mlflow_artifact_root)
-        request.app.state.registry = registry
+        registry = request.app.state.registry = registry_for(request.app.state.settings)
     return registry
 
 
@@ -53,7 +48,7 @@ def get_forecasts(
     end = end or start + timedelta(hours=48)
     if start.tzinfo is None or end.tzinfo is None or end <= start:
         raise QueryError("start and end need a UTC offset, and end must be after start")
-    rows = read_forecasts(ctx.db, ctx.tenant_id, start, end, target)
+    rows = service.read_forecasts(ctx.db, ctx.tenant_id, start, end, target)
     ctx.audit("forecast.read", target=f"forecast/{target}")
     return ForecastOut(
         target=target,
@@ -67,12 +62,8 @@ def get_forecasts(
 @router.post("/admin/retrain", response_model=RequestOut, status_code=202)
 def retrain(body: RetrainIn, ctx: AdminCtx) -> RequestOut:
     """Queues a retraining run (the outbox sensor starts it); follow it in GET /admin/models."""
-    request_id = outbox.enqueue(
-        ctx.db,
-        ctx.tenant_id,
-        "retrain",
-        {"reason": body.reason},
-        requested_by=ctx.principal.email or ctx.principal.subject,
+    request_id = service.request_retrain(
+        ctx.db, ctx.tenant_id, body.reason, requested_by=ctx.principal.email or ctx.principal.subject
     )
     ctx.audit("model.retrain", target=f"request/{request_id}", reason=body.reason)
     return RequestOut(id=request_id, kind="retrain", status="pending")
@@ -80,57 +71,30 @@ def retrain(body: RetrainIn, ctx: AdminCtx) -> RequestOut:
 
 @router.get("/admin/models", response_model=ModelsOut)
 def list_models(request: Request, ctx: AdminCtx) -> ModelsOut:
-    registry = _registry(request)
-    versions = registry.versions(ctx.tenant_id)
-    champion = next((v.version for v in versions if CHAMPION in v.aliases), None)
-    training = ctx.db.execute(
-        select(requests)
-        .where(requests.c.tenant_id == ctx.tenant_id, requests.c.kind == "retrain")
-        .order_by(requests.c.id.desc())
-        .limit(20)
-    ).all()
+    listed = service.model_versions(_registry(request), ctx.tenant_id)
+    training = service.retrain_requests(ctx.db, ctx.tenant_id)
     ctx.audit("model.list")
     return ModelsOut(
-        name=model_name(ctx.tenant_id),
-        champion=champion,
-        versions=[
-            ModelVersionOut(
-                version=v.version,
-                aliases=list(v.aliases),
-                metrics=v.metrics,
-                tags=v.tags,
-                created_at=datetime.fromtimestamp(v.created_at_ms / 1000, UTC),
-            )
-            for v in versions
-        ],
+        name=listed.name,
+        champion=listed.champion,
+        versions=[ModelVersionOut.of(v) for v in listed.versions],
         training=[TrainingRequestOut.of(r) for r in training],
     )
 
 
 def _move_champion(request: Request, ctx: Context, name: str, body: AliasIn, action: str) -> ModelVersionOut:
-    if name != model_name(ctx.tenant_id):
-        raise not_found("model")  # another tenant's model answers like a missing one
-    registry = _registry(request)
-    current = registry.champion(ctx.tenant_id)
-    if current is not None and current.version == body.version:
-        raise ApiError(409, f"version {body.version} is already the champion")
     try:
-        moved = registry.set_alias(ctx.tenant_id, body.version, CHAMPION, body.reason or f"{action} by admin")
-    except RegistryError:
+        moved = service.move_champion(
+            _registry(request), ctx.tenant_id, name, body.version, body.reason or f"{action} by admin"
+        )
+    except service.ModelNotFound:
+        raise not_found("model") from None  # another tenant's model answers like a missing one
+    except service.AlreadyChampion as error:
+        raise ApiError(409, str(error)) from None
+    except service.RegistryError:
         raise not_found(f"model version {body.version}") from None
-    ctx.audit(
-        f"model.{action}",
-        target=f"{name}/{body.version}",
-        previous=current.version if current else None,
-        reason=body.reason,
-    )
-    return ModelVersionOut(
-        version=moved.version,
-        aliases=list(moved.aliases),
-        metrics=moved.metrics,
-        tags=moved.tags,
-        created_at=datetime.fromtimestamp(moved.created_at_ms / 1000, UTC),
-    )
+    ctx.audit(f"model.{action}", target=f"{name}/{body.version}", previous=moved.previous, reason=body.reason)
+    return ModelVersionOut.of(moved.version)
 
 
 @router.post("/admin/models/{name}/promote", response_model=ModelVersionOut, responses=NOT_FOUND)

@@ -83,3 +83,46 @@ def new_refresh_token(tenant_id: str) -> tuple[str, str]:
 
 def hash_refresh_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+DEVICE_TYPE = "luna-device"
+
+
+def account_key(email: str) -> str:
+    """A stable, non-reversible name of an e-mail address (device tokens, lockout keys)."""
+    return hashlib.sha256(f"account:{email.strip().lower()}".encode()).hexdigest()
+
+
+def issue_device_token(
+    email: str, secret: str, days: int, device_id: str | None = None, now: datetime | None = None
+) -> tuple[str, str]:
+    """(token, device id): proof that this client signed in to this account before. Kept by the browser
+    in an HttpOnly cookie, so page scripts (and an XSS) cannot read it."""
+    now = now or datetime.now(UTC)
+    device_id = device_id or secrets.token_urlsafe(16)
+    claims = {
+        "iss": ISSUER,
+        "typ": DEVICE_TYPE,
+        "sub": account_key(email),
+        "jti": device_id,
+        "iat": now,
+        "exp": now + timedelta(days=days),
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM), device_id
+
+
+def verify_device_token(token: str | None, secret: str, email: str | None = None) -> str | None:
+    """The device id, if the token is ours, unexpired and (given ``email``) issued for that account."""
+    if not token:
+        return None
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], issuer=ISSUER, options={"require": ["exp", "sub", "jti", "iss"]}
+        )
+    except jwt.InvalidTokenError:
+        return None
+    if claims.get("typ") != DEVICE_TYPE or not isinstance(claims.get("jti"), str):
+        return None
+    if email is not None and claims["sub"] != account_key(email):
+        return None
+    return claims["jti"]

@@ -226,6 +226,20 @@ refresh_tokens = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
     _now(),
+    Column("family_id", Uuid, nullable=False, server_default=text("gen_random_uuid()")),
+    Column("client_key", Text),
+    Column("replaced_by", BigInteger, ForeignKey("refresh_tokens.id", ondelete="SET NULL")),
+    Column("revoked_reason", Text),
+    CheckConstraint("revoked_reason IN ('rotated', 'logout', 'reuse')", name="refresh_tokens_revoked_reason"),
+)
+
+# One row per failed (or in-flight) login attempt under a hashed key; no tenant, no e-mail address.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("key", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
 )
 
 consumption_hourly = Table(
@@ -513,7 +527,7 @@ TENANT_TABLES = (
     "chunk_embeddings",
 )
 # Platform tables: shared reference data, no tenant column.
-PLATFORM_TABLES = ("tenants", "market_prices")
+PLATFORM_TABLES = ("tenants", "market_prices", "login_failures")
 # The application may append to these but never rewrite history.
 APPEND_ONLY_TABLES = ("audit_log",)
 
@@ -528,6 +542,9 @@ Index("requests_pending", requests.c.status, requests.c.created_at, postgresql_w
 Index("audit_log_tenant_ts", audit_log.c.tenant_id, audit_log.c.ts)
 Index("audit_log_tenant_id", audit_log.c.tenant_id, audit_log.c.id)
 Index("refresh_tokens_user", refresh_tokens.c.user_id)
+Index("refresh_tokens_family", refresh_tokens.c.family_id)
+Index("login_failures_key_at", login_failures.c.key, login_failures.c.at)
+Index("login_failures_at", login_failures.c.at)
 Index("chat_sessions_tenant_user", chat_sessions.c.tenant_id, chat_sessions.c.user_id, chat_sessions.c.updated_at)
 Index("chat_messages_session", chat_messages.c.session_id, chat_messages.c.created_at)
 Index("retrieval_telemetry_tenant_created", retrieval_telemetry.c.tenant_id, retrieval_telemetry.c.created_at)

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select
 from luna_core.db.schema import tenants
 from luna_core.energy import queries
 from luna_core.energy.kpis import compute_tenant_kpis
-from luna_core.forecast_store import read_forecasts
+from luna_core.forecasting.store import read_forecasts
 from luna_core.luna import formatting as fmt
 from luna_core.luna.charging import ChargingNeed, charging_need
 from luna_core.luna.intents import Intent, IntentKind, Period

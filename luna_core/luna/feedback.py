@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, and_, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from luna_core import outbox
-from luna_core.db.schema import chat_messages, chat_sessions, feedback, requests, retrieval_telemetry
+from luna_core.db.schema import chat_messages, chat_sessions, feedback, retrieval_telemetry
 from luna_core.db.tenancy import tenant_scope
 
 REINDEX_KIND = "reindex_documents"
@@ -67,12 +67,7 @@ class Signals:
 
 
 def last_reindex_request(connection: Connection, tenant_id: str) -> Any | None:
-    return connection.execute(
-        select(requests)
-        .where(requests.c.tenant_id == tenant_id, requests.c.kind == REINDEX_KIND)
-        .order_by(requests.c.created_at.desc(), requests.c.id.desc())
-        .limit(1)
-    ).first()
+    return next(iter(outbox.recent(connection, tenant_id, REINDEX_KIND, 1)), None)
 
 
 def signals(connection: Connection, tenant_id: str, now: datetime, window: timedelta) -> Signals:
@@ -175,11 +170,4 @@ def no_hit_questions(connection: Connection, tenant_id: str, limit: int) -> list
 
 
 def reindex_requests(connection: Connection, tenant_id: str, limit: int) -> list[Any]:
-    return list(
-        connection.execute(
-            select(requests)
-            .where(requests.c.tenant_id == tenant_id, requests.c.kind == REINDEX_KIND)
-            .order_by(requests.c.created_at.desc(), requests.c.id.desc())
-            .limit(limit)
-        )
-    )
+    return outbox.recent(connection, tenant_id, REINDEX_KIND, limit)

@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy import Connection, select, text
 
 from luna_core.db.schema import forecasts, market_prices, meters, tenants
-from luna_core.forecast_store import site_load
+from luna_core.forecasting.store import site_load
 from luna_core.playbook.conditions import DayFrame
 from luna_core.playbook.optimizer import PriceCurve
 

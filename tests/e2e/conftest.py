@@ -204,7 +204,8 @@ def world(chromium_path, engine, api_settings: Settings) -> Iterator[World]:
     settings = Settings.model_validate({**api_settings.model_dump(), "ui_dist_dir": DIST})
     app = create_app(settings)
     with ServerThread(app) as server:
-        paths = set(httpx.get(f"{server.url}/openapi.json").json()["paths"])
+        # The first schema build takes seconds on a loaded machine: more than httpx's default 5 s timeout.
+        paths = set(httpx.get(f"{server.url}/openapi.json", timeout=60).json()["paths"])
         yield World(server.url, *people, a_meter, b_meter, a_name, paths)
     delete_tenant(engine, a)
     delete_tenant(engine, b)

@@ -2,6 +2,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { de } from "./i18n.de";
 import { en } from "./i18n.en";
+import { storage } from "./storage";
 
 export type Key = keyof typeof en;
 export type Lang = "en" | "de";
@@ -35,13 +36,13 @@ const I18nContext = createContext<I18n | null>(null);
 
 export function I18nProvider({ children }: { children: ReactNode }) {
   const [lang, setLangState] = useState<Lang>(() =>
-    initialLang(localStorage.getItem(LANG_STORAGE_KEY), navigator.languages?.length ? navigator.languages : [navigator.language]),
+    initialLang(storage.get(LANG_STORAGE_KEY), navigator.languages?.length ? navigator.languages : [navigator.language]),
   );
   useEffect(() => {
     document.documentElement.lang = lang;
   }, [lang]);
   const setLang = useCallback((next: Lang) => {
-    localStorage.setItem(LANG_STORAGE_KEY, next);
+    storage.set(LANG_STORAGE_KEY, next);
     setLangState(next);
   }, []);
   const value = useMemo<I18n>(

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState } from "react";
+import { storage } from "./storage";
 
 export type Theme = "dark" | "light";
 
@@ -8,7 +9,7 @@ export function themeKey(userKey: string): string {
 
 /** Dark unless this user chose light before. */
 export function storedTheme(userKey: string): Theme {
-  return localStorage.getItem(themeKey(userKey)) === "light" ? "light" : "dark";
+  return storage.get(themeKey(userKey)) === "light" ? "light" : "dark";
 }
 
 export function applyTheme(theme: Theme): void {
@@ -23,7 +24,7 @@ export function useTheme(userKey: string): [Theme, () => void] {
   const toggle = useCallback(() => {
     setTheme((current) => {
       const next: Theme = current === "dark" ? "light" : "dark";
-      localStorage.setItem(themeKey(userKey), next);
+      storage.set(themeKey(userKey), next);
       return next;
     });
   }, [userKey]);

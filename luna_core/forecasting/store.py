@@ -13,6 +13,8 @@ from sqlalchemy.dialects.postgresql import insert
 from luna_core.db.schema import forecasts
 from luna_core.energy.kpis import LOAD_KINDS
 
+_NEWEST_HOUR_SQL = text("SELECT max(hour) FROM consumption_hourly WHERE tenant_id = :tenant")
+
 _LOAD_SQL = text(
     """
     SELECT h.hour AS ts, sum(h.kwh) AS kwh
@@ -50,6 +52,11 @@ def site_load(connection: Connection, tenant_id: str, start: datetime, end: date
         {"ts": [r.ts for r in rows], "kwh": [r.kwh for r in rows]},
         schema={"ts": pl.Datetime("us", "UTC"), "kwh": pl.Float64},
     )
+
+
+def newest_hour(connection: Connection, tenant_id: str) -> datetime | None:
+    """The newest hour with consumption of any meter, or None before the first reading."""
+    return connection.execute(_NEWEST_HOUR_SQL, {"tenant": tenant_id}).scalar_one()
 
 
 def write_forecasts(

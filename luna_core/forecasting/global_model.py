@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import polars as pl
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from luna_core.db.tenancy import tenant_scope
-from luna_core.forecast_store import site_load
 from luna_core.forecasting.anonymise import anonymise_profile
+from luna_core.forecasting.store import newest_hour, site_load
 from luna_core.tenants import list_tenants
 from luna_core.weather import tenant_temperature
 
@@ -35,9 +35,7 @@ def global_training_set(engine: Engine, history_days: int = 365, min_days: int =
             found.opted_out.append(tenant.id)
             continue
         with tenant_scope(engine, tenant.id) as connection:
-            newest = connection.execute(
-                text("SELECT max(hour) FROM consumption_hourly WHERE tenant_id = :t"), {"t": tenant.id}
-            ).scalar_one()
+            newest = newest_hour(connection, tenant.id)
             if newest is None:
                 found.too_short.append(tenant.id)
                 continue

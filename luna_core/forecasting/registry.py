@@ -13,6 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from luna_core.settings import Settings
+
 CHAMPION, CHALLENGER = "champion", "challenger"
 # Explicit requirements: letting MLflow infer the environment costs seconds per logged model.
 PIP_REQUIREMENTS = ["scikit-learn==1.9.1", "numpy==2.4.6", "polars==2.1.0", "pandas==3.1.1"]
@@ -144,6 +146,11 @@ class ModelRegistry:
             tags=dict(found.tags or {}),
             created_at_ms=int(found.creation_timestamp or 0),
         )
+
+
+def registry_for(settings: Settings) -> ModelRegistry:
+    """The registry the settings name (tracking store and artifact root); MLflow is imported here."""
+    return ModelRegistry(settings.mlflow_tracking_uri(), settings.mlflow_artifact_root)
 
 
 def decide_promotion(new_mae: float, champion_mae: float | None, min_improvement: float = 0.0) -> tuple[bool, str]:
