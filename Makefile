@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test install services lint format bench bench-quick bench-api bench-load bench-playbook bench-retrieval bench-ingest-docs bench-ui ui ui-test ui-optional clean
+.PHONY: demo test install services lint format bench bench-quick bench-api bench-load bench-playbook bench-i18n bench-retrieval bench-ingest-docs bench-ui ui ui-test ui-optional clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,10 @@ bench-load: install services
 ## make bench-playbook: optimised vs naive plans, 100 simulated tenants x 90 days (no database)
 bench-playbook: install
 	$(BIN)/python bench/playbook.py
+
+## make bench-i18n: recommendations rendered at read time (catalogues, Babel) vs f-strings, German and English
+bench-i18n: install
+	$(BIN)/python bench/i18n.py
 
 ## make bench-retrieval: filtered top-5 vector search, 100 tenants x 1,000 chunks, pgvector and Qdrant local mode
 bench-retrieval: install

@@ -142,5 +142,5 @@ class HelpTopicOut(BaseModel):
 
 
 class HelpOut(BaseModel):
-    language: Literal["de", "en"]
+    language: str = Field(description="the language the topics are written in")
     topics: list[HelpTopicOut]

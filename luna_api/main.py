@@ -33,6 +33,7 @@ from luna_api.security_headers import SecurityHeadersMiddleware
 from luna_api.ui import mount_ui
 from luna_core import __version__
 from luna_core.db.engine import app_engine
+from luna_core.i18n import catalogue_for
 from luna_core.luna import Retriever
 from luna_core.luna.llm import OllamaChat
 from luna_core.luna.retrieval import KnowledgeRetriever
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.catalogue = catalogue_for(settings)  # the texts the server writes, per reader's language
     app.state.jwt_key = settings.jwt_key()  # once: outside prod it is read from a file
     app.state.engine = app_engine(settings)
     app.state.oidc = _oidc(settings)

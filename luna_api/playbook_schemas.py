@@ -44,12 +44,17 @@ class RuleOut(BaseModel):
     updated_at: datetime
 
 
+OLD_FIELD = "the same in English/German (kept for older clients; prefer the field in the reader's language)"
+
+
 class StrategyOut(BaseModel):
     key: str
-    name_en: str
-    name_de: str
-    description_en: str
-    description_de: str
+    name: str = Field(description="in the reader's language (?language= or Accept-Language)")
+    description: str = Field(description="in the reader's language")
+    name_en: str = Field(description=OLD_FIELD)
+    name_de: str = Field(description=OLD_FIELD)
+    description_en: str = Field(description=OLD_FIELD)
+    description_de: str = Field(description=OLD_FIELD)
     default_params: dict[str, Any]
     condition: dict[str, Any]
     action: dict[str, Any]
@@ -59,10 +64,14 @@ class RecommendationOut(BaseModel):
     id: int
     rule_id: int | None
     strategy: str
-    title_en: str
-    title_de: str
-    reason_en: str
-    reason_de: str
+    title: str = Field(description="in the reader's language (?language= or Accept-Language)")
+    reason: str = Field(description="why, with the figures, in the reader's language")
+    message_key: str = Field(description="the catalogue message it is rendered from, e.g. playbook.ev_charging")
+    params: dict[str, Any] = Field(description="the message's parameters (numbers unformatted)")
+    title_en: str = Field(description=OLD_FIELD)
+    title_de: str = Field(description=OLD_FIELD)
+    reason_en: str = Field(description=OLD_FIELD)
+    reason_de: str = Field(description=OLD_FIELD)
     saving_eur: float | None
     starts_at: datetime | None
     ends_at: datetime | None
@@ -70,6 +79,7 @@ class RecommendationOut(BaseModel):
 
 class RecommendationsOut(BaseModel):
     date: date | None
+    language: str = Field(description="the language title and reason are written in")
     items: list[RecommendationOut]
 
 

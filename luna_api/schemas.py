@@ -7,7 +7,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import orjson
 from fastapi import Path, Query, Response
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictFloat, StrictInt, StrictStr, model_validator
 
 MAX_PAGE = 1000
 BIGINT_MAX = 9_223_372_036_854_775_807
@@ -75,11 +75,28 @@ class SharingIn(BaseModel):
     share_anonymised: bool = Field(description="share the anonymised load shape with the global forecasting model")
 
 
+IntervalMinutes = Literal[15, 30, 60]
+
+
 class MeterIn(BaseModel):
     meter_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
     kind: Literal["consumption", "pv", "ev", "heat_pump", "battery"]
     max_kw: float = Field(gt=0, le=100_000)
     name: str | None = Field(None, max_length=200)
+    interval_minutes: IntervalMinutes | None = Field(
+        None, description="reading interval; unset: detected from the timestamps of the first ingest"
+    )
+
+
+class MeterPatch(BaseModel):
+    interval_minutes: IntervalMinutes | None = Field(None, description="reading interval in minutes")
+    max_kw: float | None = Field(None, gt=0, le=100_000, description="physical power limit (spike check)")
+
+    @model_validator(mode="after")
+    def _something(self) -> MeterPatch:
+        if self.interval_minutes is None and self.max_kw is None:
+            raise ValueError("give interval_minutes and/or max_kw")
+        return self
 
 
 class TenantIn(BaseModel):
@@ -120,6 +137,7 @@ class MeterOut(BaseModel):
     kind: str
     name: str
     max_kw: float
+    interval_minutes: int | None = Field(None, description="reading interval; null until set or detected")
 
 
 class ReadingOut(BaseModel):
@@ -184,15 +202,51 @@ class PricesOut(BaseModel):
     cheapest: list[PriceOut] | None = None
 
 
+Unit = Literal["Wh", "kWh", "MWh", "W", "kW", "MW"]
+# Strict: a JSON true is not 1.0 kWh. Text is accepted (and quarantined with its reason if it is no number).
+Number = StrictFloat | StrictInt | Annotated[StrictStr, Field(max_length=64)]
+
+
 class ReadingIn(BaseModel):
     meter_id: str = Field(max_length=64)
-    ts: str = Field(max_length=64, description="ISO 8601 with UTC offset; naive times are read in the tenant's zone")
-    kwh: float | str
+    ts: str = Field(
+        max_length=64,
+        description="ISO 8601 with UTC offset (seconds optional) or dd.mm.yyyy HH:MM; naive times are read in "
+        "the tenant's zone",
+    )
+    kwh: Number | None = Field(None, description="energy of the interval in kWh (or in `unit`, if given)")
+    value: Number | None = Field(None, description="the reading in `unit` (instead of kwh)")
+    unit: Unit | None = Field(
+        None, description="unit of kwh/value; W, kW and MW are mean power over the meter's interval"
+    )
     quality: str | None = Field(None, max_length=32)
+
+    @model_validator(mode="after")
+    def _one_value(self) -> ReadingIn:
+        if (self.kwh is None) == (self.value is None):
+            raise ValueError("give either kwh or value (with a unit)")
+        return self
 
 
 class IngestIn(BaseModel):
     readings: list[ReadingIn] = Field(min_length=1, max_length=50_000)
+    unit: Unit | None = Field(None, description="unit of every reading that gives none of its own")
+
+    @model_validator(mode="after")
+    def _units_known(self) -> IngestIn:
+        if self.unit is None:
+            for index, reading in enumerate(self.readings):
+                if reading.value is not None and reading.unit is None:
+                    raise ValueError(f"readings.{index}: value needs a unit (on the reading or the body)")
+        return self
+
+
+class MeterIntervalOut(BaseModel):
+    minutes: int
+    source: Literal["set", "detected", "assumed"] = Field(
+        description="set on the meter, detected from these readings (and kept), or assumed (not known yet)"
+    )
+    seen_minutes: int | None = Field(None, description="what these readings suggest, where it differs")
 
 
 class IngestOut(BaseModel):
@@ -202,7 +256,9 @@ class IngestOut(BaseModel):
     rows_unchanged: int
     rows_duplicate: int
     rows_quarantined: int
-    reasons: dict[str, int]
+    reasons: dict[str, int] = Field(description="why rows were quarantined (with the limits and settings) -> rows")
+    intervals: dict[str, MeterIntervalOut] = Field(description="meter -> the reading interval it was checked by")
+    notes: list[str] = Field(description="what was detected, converted or assumed")
 
 
 class AuditOut(BaseModel):

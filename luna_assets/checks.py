@@ -43,7 +43,8 @@ def readings_in_range(context: AssetCheckExecutionContext, luna: LunaResource) -
 @asset_check(
     asset=meter_readings,
     partitions_def=tenants_partitions,
-    description="every meter delivered >= 98% of its 15-minute intervals on each of the last 7 complete days",
+    description="every meter delivered >= 98% of its reading intervals (15, 30 or 60 minutes) on each of the last "
+    "7 complete days",
 )
 def readings_complete(context: AssetCheckExecutionContext, luna: LunaResource) -> AssetCheckResult:
     tenant = context.partition_key

@@ -9,7 +9,8 @@ from luna_assets.partitions import tenants_partitions
 from luna_core.db.tenancy import tenant_scope
 from luna_core.energy.hourly import refresh_consumption_hourly
 from luna_core.energy.kpis import compute_tenant_kpis, store_tenant_kpis
-from luna_core.ingest import IngestError, IngestPolicy, ingest_file
+from luna_core.ingest import IngestPolicy
+from luna_core.ingest.outcome import ingest_file_outcome
 from luna_core.landing import archive, pending_files
 from resources import LunaResource
 
@@ -22,30 +23,36 @@ _TOTALS_SQL = text(
     partitions_def=tenants_partitions,
     group_name="energy",
     kinds={"postgres", "polars"},
-    description="15-minute meter readings of the tenant: new landing files validated and upserted "
-    "(MQTT and HTTP push write through the same path as they arrive); bad rows go to readings_quarantine.",
+    description="Meter readings of the tenant (15, 30 or 60 minutes per meter): new landing files validated and "
+    "upserted (MQTT and HTTP push write through the same path as they arrive); bad rows go to readings_quarantine.",
 )
 def meter_readings(context: AssetExecutionContext, luna: LunaResource) -> MaterializeResult:
     tenant = context.partition_key
     settings, engine = luna.settings(), luna.engine()
     policy = IngestPolicy.from_settings(settings)
     totals = {"rows_received": 0, "rows_stored": 0, "rows_unchanged": 0, "rows_duplicate": 0, "rows_quarantined": 0}
-    files, rejected = [], []
+    files, rejected, notes = [], [], []
     for path in pending_files(settings, tenant):
-        try:
-            result = ingest_file(engine, tenant, path, policy=policy)
-        except IngestError as error:
-            context.log.error(f"{path.name} rejected, nothing written: {error}")
+        # Whatever is wrong with one file, it leaves the inbox with its reason and the next is read.
+        outcome = ingest_file_outcome(engine, tenant, path, policy=policy)
+        if outcome.refused:
+            context.log.error(f"{path.name} rejected, nothing written: {outcome.error}")
             target = archive(settings, tenant, path, "rejected")
-            target.with_name(target.name + ".reason.txt").write_text(f"{error}\n")
-            rejected.append(f"{path.name}: {error}")
+            target.with_name(target.name + ".reason.txt").write_text(f"{outcome.error}\n")
+            rejected.append(outcome.error)
             continue
+        result = outcome.result
+        assert result is not None
         archive(settings, tenant, path, "processed")
         files.append(path.name)
         for key in totals:
             totals[key] += getattr(result, key)
+        notes += [f"{path.name}: {note}" for note in result.notes]
         if result.rows_quarantined:
-            context.log.warning(f"{path.name}: {result.rows_quarantined} rows quarantined: {result.reasons}")
+            context.log.warning(
+                f"{path.name}: {result.rows_quarantined} rows quarantined: {result.reasons}; first of each: "
+                f"{list(result.examples.values())}"
+            )
     with tenant_scope(engine, tenant) as connection:
         rows, meters, first, last = connection.execute(_TOTALS_SQL, {"tenant": tenant}).one()
     return MaterializeResult(
@@ -53,6 +60,7 @@ def meter_readings(context: AssetExecutionContext, luna: LunaResource) -> Materi
             **totals,
             "files_ingested": MetadataValue.json(files),
             "files_rejected": MetadataValue.json(rejected),
+            "notes": MetadataValue.json(notes),
             "table_rows": rows,
             "meters": meters,
             "readings_from": MetadataValue.timestamp(first) if first else "none",

@@ -24,7 +24,8 @@ class PlaybookConfig(Config):
     kinds={"postgres", "highs"},
     deps=[day_ahead_prices, load_forecast],
     description="The tenant's enabled playbook rules applied to a day: cost-optimal schedules of EVs, heat "
-    "pumps and batteries (HiGHS), recommendations with their reason in German and English, the savings "
+    "pumps and batteries (HiGHS), recommendations with their reason (catalogue messages, rendered in the "
+    "reader's language when read), the savings "
     "ledger (naive vs optimised on the same prices), and realised savings of finished days.",
 )
 def recommendations(context: AssetExecutionContext, config: PlaybookConfig, luna: LunaResource) -> MaterializeResult:

@@ -13,6 +13,7 @@ from rich.table import Table
 from luna_cli.accounts import audit_app, users_app
 from luna_cli.common import configure_logging, console, one_line_errors, settings_with_database
 from luna_cli.deploy import deploy_app
+from luna_cli.meters import meters_app
 from luna_cli.ops import backup_command, restore_command, storage_app
 from luna_cli.playbook import playbook_app
 
@@ -21,6 +22,7 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 tenants_app = typer.Typer(help="The tenant registry.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tenants_app, name="tenants")
+app.add_typer(meters_app, name="meters")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(storage_app, name="storage")
@@ -103,7 +105,11 @@ def tenants_add(
     zone: str = typer.Option("DE-LU", help="Bidding zone of its prices."),
     timezone: str = typer.Option("Europe/Berlin"),
     state: str | None = typer.Option(None, help="German state code for holidays, e.g. BY."),
-    meter: list[str] = typer.Option([], help="METER_ID:KIND:MAX_KW, e.g. main:consumption:30 (repeatable)."),
+    meter: list[str] = typer.Option(
+        [],
+        help="METER_ID:KIND:MAX_KW[:INTERVAL_MINUTES], e.g. main:consumption:30 or main:consumption:30:15 "
+        "(repeatable; without an interval it is detected on the first ingest).",
+    ),
 ) -> None:
     """Register a tenant and its meters (its Dagster partition follows through the sensor)."""
     from luna_core.db.engine import app_engine
@@ -124,16 +130,19 @@ def tenants_add(
 
 
 def _meter_spec(text: str):
-    from luna_core.simulation.sites import MeterSpec
+    from luna_core.tenants import MeterDef
 
     parts = text.split(":")
-    if len(parts) != 3:
-        raise ValueError(f"--meter {text!r}: expected METER_ID:KIND:MAX_KW")
+    if len(parts) not in (3, 4):
+        raise ValueError(f"--meter {text!r}: expected METER_ID:KIND:MAX_KW[:MINUTES]")
     try:
         max_kw = float(parts[2])
     except ValueError:
         raise ValueError(f"--meter {text!r}: MAX_KW must be a number") from None
-    return MeterSpec(meter_id=parts[0], kind=parts[1], max_kw=max_kw)
+    if len(parts) == 4 and not parts[3].isdigit():
+        raise ValueError(f"--meter {text!r}: INTERVAL_MINUTES must be 15, 30 or 60")
+    interval = int(parts[3]) if len(parts) == 4 else None
+    return MeterDef(meter_id=parts[0], kind=parts[1], max_kw=max_kw, interval_minutes=interval)
 
 
 @tenants_app.command("list")
@@ -177,31 +186,61 @@ def tenants_share(
 @app.command("ingest")
 @one_line_errors
 def ingest(
-    files: list[Path] = typer.Argument(..., help="CSV or Parquet files: meter_id, ts, kwh[, quality]."),
+    files: list[Path] = typer.Argument(..., help="CSV or Parquet files: meter_id, ts, kwh[, unit][, quality]."),
     tenant: str = typer.Option(..., "--tenant", "-t", help="Tenant the readings belong to."),
+    meter: str | None = typer.Option(None, "--meter", "-m", help="Meter of files that have no meter column."),
 ) -> None:
-    """Validate and store readings now (bad rows go to quarantine with their reason)."""
+    """Validate and store readings now (bad rows go to quarantine with their reason). Every file is
+    reported; the exit code is 1 if any file was refused as a whole."""
     from luna_core.db.engine import app_engine
-    from luna_core.ingest import IngestPolicy, ingest_file
+    from luna_core.ingest import IngestPolicy
+    from luna_core.ingest.outcome import ingest_file_outcome
 
     settings = settings_with_database()
     engine = app_engine(settings)
     policy = IngestPolicy.from_settings(settings)
     counts = ("received", "stored", "unchanged", "duplicate", "quarantined")
-    table = Table("file", *counts, "note")
-    reasons: list[str] = []
+    table = Table()
+    table.add_column("file", overflow="fold")
+    for count in counts:
+        table.add_column(count, justify="right", no_wrap=True)
+    table.add_column("note", overflow="fold")
+    details: list[str] = []
+    refused = 0
     with _progress() as progress:
         task = progress.add_task("ingesting", total=len(files))
         for path in files:
-            result = ingest_file(engine, tenant, path, policy=policy)
-            note = "already ingested (same content)" if result.already_ingested else ""
-            table.add_row(path.name, *(str(getattr(result, f"rows_{k}")) for k in counts), note)
-            reasons += [f"{path.name}: {n}x {reason}" for reason, n in result.reasons.items()]
+            outcome = ingest_file_outcome(engine, tenant, path, policy=policy, default_meter=meter)
             progress.advance(task)
+            if outcome.refused:
+                refused += 1
+                table.add_row(path.name, *("-" for _ in counts), "refused")
+                details.append(f"refused: {outcome.error}")
+                continue
+            result = outcome.result
+            assert result is not None
+            note = "already ingested" if result.already_ingested else ""
+            note = "read again" if result.retry_of else note
+            table.add_row(path.name, *(str(getattr(result, f"rows_{k}")) for k in counts), note)
+            if result.already_ingested:
+                details.append(
+                    f"{path.name}: already ingested (same content, batch {result.batch_id}); nothing changed"
+                )
+            for reason, n in result.reasons.items():
+                details.append(f"{path.name}: {n}x quarantined: {reason}")
+                example = result.examples.get(reason)
+                if example and not example.endswith(reason):
+                    details.append(f"    first: {example}")
+            details += [f"{path.name}: {note}" for note in result.notes]
     out = Console()
     out.print(table)
-    if reasons:
-        out.print("quarantined (see readings_quarantine):", *reasons, sep="\n  ", highlight=False, soft_wrap=True)
+    for line in details:
+        out.print(line, highlight=False, soft_wrap=True, markup=False)
+    if refused:
+        console.print(
+            f"[red]error:[/red] {refused} of {len(files)} file(s) refused, nothing of them written", highlight=False
+        )
+        raise typer.Exit(1)
 
 
 @app.command("ingest-mqtt")

@@ -101,20 +101,27 @@ def simulate_command(
 def schedule_command(
     tenant: str = typer.Option(..., "--tenant", "-t"),
     day: str = typer.Option(None, "--date", help="tenant-local day (default: tomorrow once its prices are out)"),
-    lang: str = typer.Option("en", help="en | de: language of the recommendations"),
+    lang: str = typer.Option("en", help="language of the recommendations: en, de or any the catalogues add"),
 ) -> None:
     """Plan a tenant's day with its enabled rules and store it, exactly as the Dagster asset does."""
     from luna_core.db.engine import app_engine
+    from luna_core.i18n import catalogue_for
+    from luna_core.playbook.recommendations import recommendation_text
     from luna_core.playbook.service import run_day
 
-    run = run_day(app_engine(settings_with_database()), tenant, date.fromisoformat(day) if day else None)
+    settings = settings_with_database()
+    catalogue = catalogue_for(settings)
+    if lang not in catalogue.languages():
+        raise ValueError(f"--lang must be one of {', '.join(catalogue.languages())}, got {lang!r}")
+    translator = catalogue.translator(lang)
+    run = run_day(app_engine(settings), tenant, date.fromisoformat(day) if day else None)
     if not run.planned:
         raise ValueError(f"{run.day}: nothing planned: {run.reason}")
     for item in run.result.plans:
         console.print(f"{item.plan.device} ({item.plan.kind}): {_summary(item.plan)}", highlight=False)
     for rec in run.result.recommendations:
-        title, reason = (rec.title_de, rec.reason_de) if lang == "de" else (rec.title_en, rec.reason_en)
-        console.print(f"[bold]{title}[/bold]\n  {reason}", highlight=False)
+        text = recommendation_text(rec.message_key, rec.params, translator)
+        console.print(f"[bold]{text.title}[/bold]\n  {text.reason}", highlight=False)
     for note in run.result.notes:
         console.print(f"[dim]{note}[/dim]", highlight=False)
     typer.echo(

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     storage_dir: Path | None = Field(None, description="tenant files (storage/<tenant>/...); default data_dir/storage")
     default_zone: str = Field("DE-LU", description="bidding zone for market prices")
     default_timezone: str = Field("Europe/Berlin", description="timezone of new tenants and naive timestamps")
+    i18n_dir: Path | None = Field(
+        None,
+        description="extra message catalogues (<domain>.<lang>.toml) that add a language or reword messages; "
+        "see docs/i18n.md",
+    )
     market_source: str = Field("sim", description="day-ahead price source: sim | csv")
     market_csv_path: Path | None = Field(None, description="CSV of prices when market_source=csv")
     mqtt_host: str = Field("127.0.0.1", description="MQTT broker for live meter readings")

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, Row, func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from luna_core.db.schema import METER_KINDS, meter_readings, meters, tenants
+from luna_core.db.schema import METER_INTERVALS, METER_KINDS, meter_readings, meters, tenants
 from luna_core.db.tenancy import tenant_scope, validate_tenant_id
 
 TENANT_KINDS = ("household", "business", "housing")
@@ -19,6 +19,15 @@ class MeterLike(Protocol):
     meter_id: str
     kind: str
     max_kw: float
+
+
+@dataclass(frozen=True)
+class MeterDef:
+    meter_id: str
+    kind: str
+    max_kw: float
+    interval_minutes: int | None = None  # 15, 30 or 60; None: detected on the first ingest
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,8 +70,7 @@ def create_tenant(
     except (ZoneInfoNotFoundError, ValueError) as error:
         raise TenantError(f"unknown timezone {timezone!r}") from error
     for spec in meter_specs:
-        if spec.kind not in METER_KINDS:
-            raise TenantError(f"meter {spec.meter_id}: unknown kind {spec.kind!r}; expected one of {METER_KINDS}")
+        _check_meter(spec)
     with engine.begin() as connection:
         inserted = connection.execute(
             insert(tenants)
@@ -86,7 +94,21 @@ def create_tenant(
     return get_tenant(engine, tenant_id)
 
 
+def _check_meter(spec: MeterLike) -> None:
+    if spec.kind not in METER_KINDS:
+        raise TenantError(f"meter {spec.meter_id}: unknown kind {spec.kind!r}; expected one of {METER_KINDS}")
+    _check_interval(spec.meter_id, getattr(spec, "interval_minutes", None))
+
+
+def _check_interval(meter_id: str, minutes: int | None) -> None:
+    if minutes is not None and minutes not in METER_INTERVALS:
+        raise TenantError(f"meter {meter_id}: interval {minutes} minutes; expected one of 15, 30, 60")
+
+
 def upsert_meters(engine: Engine, tenant_id: str, meter_specs: list[MeterLike] | tuple[MeterLike, ...]) -> None:
+    """Creates or updates meters; a spec without an interval keeps the meter's (set or detected) one."""
+    for spec in meter_specs:
+        _check_meter(spec)
     rows = [
         {
             "tenant_id": tenant_id,
@@ -94,16 +116,42 @@ def upsert_meters(engine: Engine, tenant_id: str, meter_specs: list[MeterLike] |
             "kind": spec.kind,
             "name": getattr(spec, "name", None) or spec.meter_id,
             "max_kw": spec.max_kw,
+            "interval_minutes": getattr(spec, "interval_minutes", None),
         }
         for spec in meter_specs
     ]
     statement = insert(meters).values(rows)
     statement = statement.on_conflict_do_update(
         index_elements=[meters.c.tenant_id, meters.c.meter_id],
-        set_={"kind": statement.excluded.kind, "name": statement.excluded.name, "max_kw": statement.excluded.max_kw},
+        set_={
+            "kind": statement.excluded.kind,
+            "name": statement.excluded.name,
+            "max_kw": statement.excluded.max_kw,
+            "interval_minutes": func.coalesce(statement.excluded.interval_minutes, meters.c.interval_minutes),
+        },
     )
     with tenant_scope(engine, tenant_id) as connection:
         connection.execute(statement)
+
+
+def update_meter(
+    connection: Connection,
+    tenant_id: str,
+    meter_id: str,
+    *,
+    interval_minutes: int | None = None,
+    max_kw: float | None = None,
+) -> Row | None:
+    """Sets a meter's reading interval and/or power limit (inside ``tenant_scope``); None if no such meter.
+    Readings quarantined under the old setting can then be sent again (a file: the same file)."""
+    _check_interval(meter_id, interval_minutes)
+    if max_kw is not None and not max_kw > 0:
+        raise TenantError(f"meter {meter_id}: max_kw must be above 0")
+    values = {k: v for k, v in (("interval_minutes", interval_minutes), ("max_kw", max_kw)) if v is not None}
+    where = (meters.c.tenant_id == tenant_id, meters.c.meter_id == meter_id)
+    if not values:
+        return connection.execute(select(meters).where(*where)).first()
+    return connection.execute(meters.update().where(*where).values(**values).returning(meters)).first()
 
 
 def get_tenant(engine: Engine, tenant_id: str) -> Tenant:

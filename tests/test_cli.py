@@ -38,7 +38,7 @@ def test_tenant_add_list_ingest(engine, tmp_path):
     )
     ingested = runner.invoke(app, ["ingest", str(path), "--tenant", tenant])
     assert ingested.exit_code == 0, ingested.output
-    assert "1x unparseable timestamp" in ingested.output
+    assert "1x quarantined: unparseable timestamp" in ingested.output
     delete_tenant(engine, tenant)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select, text
 from luna_core.db.schema import ingest_batches, meter_readings, readings_quarantine
 from luna_core.db.tenancy import tenant_scope
 from luna_core.ingest import IngestError, ingest_file, ingest_frame, ingest_records
+from luna_core.ingest.timestamps import ACCEPTED
 from tests.conftest import Meter
 
 T0 = datetime(2026, 1, 10, tzinfo=UTC)
@@ -83,17 +84,22 @@ def test_each_fault_is_quarantined_with_its_reason(engine, tenant_factory):
             )
         ).all()
     reason_of = {(ts, kwh): reason for ts, kwh, reason in quarantined}
+    future = datetime.fromisoformat(bad[6]["ts"])
     expected = [
         "negative energy -0.3 kWh",
-        "implausible spike: 250.0 kWh in 15 min exceeds the meter limit of 1.0 kWh",
-        "kwh is not a number",
-        "unparseable timestamp",
-        "unknown meter 'ghost' for this tenant",
-        "timestamp not on the 15-minute grid",
-        "timestamp in the future",
-        f"timestamp before {datetime.now(UTC) - timedelta(days=3660):%Y-%m-%d} is implausibly old",
+        "implausible spike: 250.0 kWh in 15 minutes at 2026-01-10 05:15 UTC exceeds the limit of meter 'main' "
+        "(1.0 kWh: max_kw 4.0 x 15 minutes); check the unit or the meter's max_kw",
+        "value 'n/a' in column 'kwh' is not a number",
+        f"unparseable timestamp 'yesterday' in column 'ts'; {ACCEPTED}",
+        "unknown meter 'ghost' for this tenant; register it first (luna meters set)",
+        "timestamp 2026-01-10 06:07 UTC is not on the meter's 15-minute grid (meter 'main' reads every 15 minutes)",
+        f"timestamp {future:%Y-%m-%d %H:%M} UTC is after ",
+        "timestamp 1926-01-14 00:00 UTC is before ",
     ]
-    assert [reason_of[(row["ts"], row["kwh"])] for row in bad] == expected
+    got = [reason_of[(row["ts"], row["kwh"])] for row in bad]
+    assert got[:6] == expected[:6]
+    assert got[6].startswith(expected[6]) and "LUNA_INGEST_FUTURE_TOLERANCE_MINUTES=60" in got[6]
+    assert got[7].startswith(expected[7]) and "(LUNA_INGEST_MAX_AGE_DAYS=3660)" in got[7]
 
 
 def test_conflicting_duplicates_keep_neither(engine, tenant_factory):
@@ -117,6 +123,12 @@ def test_naive_local_times_across_dst_are_placed_or_quarantined(engine, tenant_f
     assert sorted(result.reasons) == [
         "ambiguous local time in Europe/Berlin (DST fall-back hour); send a UTC offset",
         "local time does not exist in Europe/Berlin (DST spring-forward gap)",
+    ]
+    with tenant_scope(engine, tenant) as connection:
+        reasons = sorted(connection.execute(select(readings_quarantine.c.reason)).scalars())
+    assert reasons == [
+        "2026-03-29 02:15: local time does not exist in Europe/Berlin (DST spring-forward gap)",
+        "2026-10-25 02:15: ambiguous local time in Europe/Berlin (DST fall-back hour); send a UTC offset",
     ]
     with tenant_scope(engine, tenant) as connection:
         stored = sorted(connection.execute(select(meter_readings.c.ts)).scalars())
@@ -159,9 +171,10 @@ def test_parquet_with_typed_columns(engine, tenant_factory, tmp_path):
     [
         (
             "columns.csv",
-            "meter,time,value\nmain,2026-01-01T00:00:00Z,1\n",
+            "counter,moment,amount\nmain,2026-01-01T00:00:00Z,1\n",
             "missing required column(s) meter_id, ts, kwh",
         ),
+        ("nounit.csv", "meter,time,value\nmain,2026-01-01T00:00:00Z,1\n", "column 'value' does not say its unit"),
         ("empty.csv", "meter_id,ts,kwh\n", "contains no readings"),
         ("readings.xlsx", "whatever", "unsupported file type .xlsx"),
         ("broken.parquet", "not parquet at all", "cannot read as parquet"),

@@ -18,9 +18,11 @@ from luna_assets.definitions import ASSETS
 from luna_core.db.schema import playbook_recommendations, playbook_savings, playbook_schedules
 from luna_core.db.tenancy import tenant_scope
 from luna_core.energy.hourly import refresh_consumption_hourly
+from luna_core.i18n import translator
 from luna_core.ingest import ingest_frame
 from luna_core.market.store import upsert_prices
 from luna_core.playbook.advice import cheapest_charging_window
+from luna_core.playbook.recommendations import recommendation_text
 from luna_core.playbook.rules import create_rule, list_rules
 from luna_core.simulation.market import simulate_day_ahead_prices
 from luna_core.simulation.meters import simulate_site
@@ -158,7 +160,10 @@ def test_asset_plans_a_day_and_settles_realised_savings(engine, world, resource)
         "peak_shaving",
     } <= strategies
     ev_rec = next(r for r in recommendations if r.strategy == "ev_cheapest_window")
-    assert "saves" in ev_rec.reason_en and "spart" in ev_rec.reason_de
+    english, german = (
+        recommendation_text(ev_rec.message_key, ev_rec.params, translator(lang)) for lang in ("en", "de")
+    )
+    assert "saves" in english.reason and "spart" in german.reason
     assert ev_rec.saving_eur == pytest.approx(ledger["ev"].naive_eur - ledger["ev"].optimised_eur)
 
 
@@ -195,7 +200,8 @@ def test_rules_of_one_tenant_never_act_on_another(engine, world, resource):
     with tenant_scope(engine, b) as connection:
         rows = list(connection.execute(select(playbook_recommendations)))
     # B has no devices rules: its only recommendations come from its own rule, one window for the day.
-    assert {r.rule_id for r in rows} == {world["b_rule"]} and rows[0].title_en == "B only"
+    assert {r.rule_id for r in rows} == {world["b_rule"]}
+    assert recommendation_text(rows[0].message_key, rows[0].params, translator("en")).title == "B only"
     assert _count(engine, b, playbook_schedules) == 0 and _count(engine, b, playbook_savings) == 0
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
-from luna_api.deps import Ctx
+from luna_api.deps import AdminCtx, Ctx
 from luna_api.errors import not_found
 from luna_api.schemas import (
     AggregateOut,
@@ -16,12 +16,14 @@ from luna_api.schemas import (
     KpisOut,
     Limit,
     MeterOut,
+    MeterPatch,
     Offset,
     Page,
     ReadingOut,
     json_response,
     page,
 )
+from luna_core import tenants
 from luna_core.db.schema import tenant_kpis
 from luna_core.energy import queries
 
@@ -48,6 +50,19 @@ def get_meter(meter_id: str, ctx: Ctx) -> MeterOut:
     if found is None:
         raise not_found("meter")
     ctx.audit("meter.read", target=f"meter/{meter_id}")
+    return MeterOut.model_validate(found)
+
+
+@router.patch("/meters/{meter_id}", response_model=MeterOut, responses=NOT_FOUND)
+def update_meter(meter_id: str, body: MeterPatch, ctx: AdminCtx) -> MeterOut:
+    """Sets the meter's reading interval (15, 30 or 60 minutes) and/or power limit (tenant admins).
+    Readings quarantined under the old setting can then be sent again: a file, as the same file."""
+    found = tenants.update_meter(
+        ctx.db, ctx.tenant_id, meter_id, interval_minutes=body.interval_minutes, max_kw=body.max_kw
+    )
+    if found is None:
+        raise not_found("meter")
+    ctx.audit("meter.update", target=f"meter/{meter_id}", **body.model_dump(exclude_none=True))
     return MeterOut.model_validate(found)
 
 

@@ -28,10 +28,15 @@ def push_readings(
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> IngestOut:
     """Bad rows are quarantined with their reason (and counted here), never dropped; re-sending
-    the same readings changes nothing. Needs the admin role (meter gateways use an admin account)."""
+    the same readings changes nothing. ``kwh`` is in kWh unless a ``unit`` says otherwise (on the
+    reading or the body); W, kW and MW are mean power over the meter's reading interval, which the
+    answer states per meter. Needs the admin role (meter gateways use an admin account)."""
     if not principal.is_admin:
         raise ApiError(403, "pushing readings needs the admin role")
     records = [r.model_dump(exclude_none=True) for r in body.readings]
+    if body.unit:
+        for record in records:
+            record.setdefault("unit", body.unit)
     result = ingest_records(
         engine,
         tenant,

@@ -10,12 +10,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 
 from luna_api.deps import AdminCtx, Ctx, get_settings
 from luna_api.errors import not_found
+from luna_api.language import Texts
 from luna_api.luna_schemas import (
     AdminFeedbackOut,
     AskIn,
@@ -85,13 +86,15 @@ def ask_luna(body: AskIn, request: Request, ctx: Ctx, settings: Annotated[Settin
 
 
 @router.get("/rag/help", response_model=HelpOut)
-def help_texts(ctx: Ctx, language: Literal["de", "en"] = "en") -> HelpOut:
+def help_texts(ctx: Ctx, texts: Texts) -> HelpOut:
     """Help topics written for the caller's tenant: what each dashboard figure means and what it says
     for this tenant now (its key figures, tomorrow's prices in its zone, its rules and savings, its
-    documents)."""
-    topics = help_topics(ctx.db, ctx.tenant_id, language, datetime.now(UTC))
-    ctx.audit("luna.help", language=language)
-    return HelpOut(language=language, topics=[HelpTopicOut(key=t.key, title=t.title, text=t.text) for t in topics])
+    documents), in the reader's language (``?language=``, else ``Accept-Language``)."""
+    topics = help_topics(ctx.db, ctx.tenant_id, texts, datetime.now(UTC))
+    ctx.audit("luna.help", language=texts.language)
+    return HelpOut(
+        language=texts.language, topics=[HelpTopicOut(key=t.key, title=t.title, text=t.text) for t in topics]
+    )
 
 
 @router.get("/rag/sessions", response_model=Page[SessionSummaryOut])

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Path, Query, Response
 
 from luna_api.deps import AdminCtx, Ctx
 from luna_api.errors import ApiError, not_found
+from luna_api.language import Texts
 from luna_api.playbook_schemas import (
     RecommendationOut,
     RecommendationsOut,
@@ -24,10 +25,12 @@ from luna_api.playbook_schemas import (
     StrategyOut,
 )
 from luna_api.schemas import BIGINT_MAX, Error, Limit, Offset, Page, page
+from luna_core.i18n import Translator
 from luna_core.playbook import rules as store
 from luna_core.playbook import savings as ledger
 from luna_core.playbook.inputs import NoPrices
 from luna_core.playbook.optimizer import Infeasible
+from luna_core.playbook.recommendations import recommendation_text
 from luna_core.playbook.simulate import Simulation, simulate
 from luna_core.playbook.store import newest_day, plan_slots, read_recommendations, read_schedule
 from luna_core.playbook.strategies import STRATEGIES, StrategyError
@@ -121,15 +124,19 @@ def delete_rule(rule_id: RuleId, ctx: AdminCtx) -> Response:
 
 
 @router.get("/strategies", response_model=list[StrategyOut])
-def strategies(ctx: Ctx) -> list[StrategyOut]:
+def strategies(ctx: Ctx, texts: Texts) -> list[StrategyOut]:
+    """The built-in strategies, named and described in the reader's language."""
     ctx.audit("playbook.strategies.read")
+    english, german = texts.catalogue.translator("en"), texts.catalogue.translator("de")
     return [
         StrategyOut(
             key=s.key,
-            name_en=s.name_en,
-            name_de=s.name_de,
-            description_en=s.description_en,
-            description_de=s.description_de,
+            name=s.name(texts),
+            description=s.description(texts),
+            name_en=s.name(english),
+            name_de=s.name(german),
+            description_en=s.description(english),
+            description_de=s.description(german),
             default_params=s.default_params(),
             condition=s.condition,
             action=s.action,
@@ -138,30 +145,38 @@ def strategies(ctx: Ctx) -> list[StrategyOut]:
     ]
 
 
+def _recommendation(row, texts: Translator) -> RecommendationOut:
+    shown, english, german = (
+        recommendation_text(row.message_key, row.params, t)
+        for t in (texts, texts.catalogue.translator("en"), texts.catalogue.translator("de"))
+    )
+    return RecommendationOut(
+        id=row.id,
+        rule_id=row.rule_id,
+        strategy=row.strategy,
+        title=shown.title,
+        reason=shown.reason,
+        message_key=row.message_key,
+        params=row.params,
+        title_en=english.title,
+        title_de=german.title,
+        reason_en=english.reason,
+        reason_de=german.reason,
+        saving_eur=row.saving_eur,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+    )
+
+
 @router.get("/recommendations", response_model=RecommendationsOut)
-def recommendations(ctx: Ctx, date: Day = None) -> RecommendationsOut:
-    """The day's recommendations (default: the newest planned day), each with its reason in German and English."""
+def recommendations(ctx: Ctx, texts: Texts, date: Day = None) -> RecommendationsOut:
+    """The day's recommendations (default: the newest planned day), each with its title and reason in
+    the reader's language (``?language=``, else ``Accept-Language``), rendered now from the stored
+    message and its figures."""
     day = _day(date) or newest_day(ctx.db, ctx.tenant_id)
     rows = read_recommendations(ctx.db, ctx.tenant_id, day) if day else []
     ctx.audit("playbook.recommendations.read", target=f"day/{day}")
-    return RecommendationsOut(
-        date=day,
-        items=[
-            RecommendationOut(
-                id=r.id,
-                rule_id=r.rule_id,
-                strategy=r.strategy,
-                title_en=r.title_en,
-                title_de=r.title_de,
-                reason_en=r.reason_en,
-                reason_de=r.reason_de,
-                saving_eur=r.saving_eur,
-                starts_at=r.starts_at,
-                ends_at=r.ends_at,
-            )
-            for r in rows
-        ],
-    )
+    return RecommendationsOut(date=day, language=texts.language, items=[_recommendation(r, texts) for r in rows])
 
 
 @router.get("/schedule", response_model=ScheduleOut)
@@ -202,20 +217,20 @@ def savings(
 
 
 @router.post("/simulate", response_model=SimulationOut)
-def simulate_plan(body: Annotated[Simulation, Body()], ctx: Ctx) -> SimulationOut:
+def simulate_plan(body: Annotated[Simulation, Body()], ctx: Ctx, texts: Texts) -> SimulationOut:
     """What-if: this device, these limits, these prices (or a stored day) -> the plan and its saving.
-    A request that cannot be met answers 422 with the reason."""
+    A request that cannot be met answers 422 with the reason (in the reader's language)."""
     try:
         plan = simulate(ctx.db, ctx.tenant_id, body)
     except Infeasible as error:
         ctx.audit("playbook.simulate", target=f"device/{body.device}", outcome="infeasible")
-        raise ApiError(422, str(error), code="infeasible") from None
+        raise ApiError(422, error.text(texts), code="infeasible") from None
     except NoPrices as error:
         raise ApiError(404, str(error)) from None
     ctx.audit("playbook.simulate", target=f"device/{body.device}")
     return SimulationOut(
         feasible=True,
-        reason=" ".join(plan.notes) or None,
+        reason=" ".join(note.render(texts) for note in plan.notes) or None,
         device=body.device,
         plan=[SlotOut(**s) for s in plan_slots(plan)],
         naive_cost_eur=round(plan.naive_cost_eur, 4),

@@ -35,6 +35,7 @@ metadata = MetaData()
 TENANT_ID_PATTERN = r"^[a-z][a-z0-9-]{1,62}$"
 METER_KINDS = ("consumption", "pv", "ev", "heat_pump", "battery")
 ROLES = ("admin", "customer")
+METER_INTERVALS = (15, 30, 60)
 
 
 def _now() -> Column:
@@ -95,8 +96,10 @@ meters = Table(
     Column("name", Text, nullable=False),
     Column("max_kw", Float, nullable=False),
     _now(),
+    Column("interval_minutes", SmallInteger),
     CheckConstraint(f"kind IN {METER_KINDS!r}", name="meters_kind"),
     CheckConstraint("max_kw > 0", name="meters_max_kw_positive"),
+    CheckConstraint(f"interval_minutes IN {METER_INTERVALS!r}", name="meters_interval_minutes"),
 )
 
 meter_readings = Table(
@@ -130,6 +133,10 @@ ingest_batches = Table(
     Column("max_ts", DateTime(timezone=True)),
     Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("finished_at", DateTime(timezone=True)),
+    Column("reasons", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("intervals", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("notes", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("retry_of", BigInteger, ForeignKey("ingest_batches.id", ondelete="SET NULL")),
 )
 
 readings_quarantine = Table(
@@ -141,6 +148,8 @@ readings_quarantine = Table(
     Column("raw", JSONB, nullable=False),
     Column("reason", Text, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("row_number", Integer),
+    Column("superseded_by", BigInteger, ForeignKey("ingest_batches.id", ondelete="SET NULL")),
 )
 
 market_prices = Table(
@@ -404,10 +413,9 @@ playbook_recommendations = Table(
     Column("day", Date, nullable=False),
     Column("rule_id", BigInteger),
     Column("strategy", Text, nullable=False),
-    Column("title_en", Text, nullable=False),
-    Column("title_de", Text, nullable=False),
-    Column("reason_en", Text, nullable=False),
-    Column("reason_de", Text, nullable=False),
+    # A catalogue message (luna_core.i18n) and its JSON parameters, rendered in the reader's language.
+    Column("message_key", Text, nullable=False),
+    Column("params", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("saving_eur", Float),
     Column("starts_at", DateTime(timezone=True)),
     Column("ends_at", DateTime(timezone=True)),

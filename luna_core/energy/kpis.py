@@ -1,10 +1,13 @@
-"""Tenant KPIs for one day (tenant-local), computed in PostgreSQL from 15-minute readings.
+"""Tenant KPIs for one day (tenant-local), computed in PostgreSQL from the meters' readings.
 
 Definitions (also in the README):
+- interval: the longest reading interval of the tenant's meters (15, 30 or 60 minutes; a meter
+  whose interval is not known yet counts as 15), so every interval holds whole readings of all meters;
 - load: what the site consumed = consumption + ev + heat_pump meters (sub-meters are separate loads);
 - grid import per interval = max(load - pv, 0); self-consumed PV = min(load, pv);
-- cost = grid import x day-ahead price of the interval (15-minute price, else the hour's), EUR;
-- peak kW = the month's highest 15-minute grid import x 4;
+- cost = grid import x the mean day-ahead price of the interval's quarter-hours (each the
+  15-minute price, else its hour's), EUR;
+- peak kW = the month's highest interval grid import x 60 / interval minutes;
 - self-consumption ratio = self-consumed PV / PV generation (only where a PV meter exists).
 """
 
@@ -28,25 +31,29 @@ _KPI_SQL = text(
                CAST(CAST(:as_of AS date) + 1 AS timestamp) AT TIME ZONE :tz AS day_end
     ),
     intervals AS (
-        SELECT r.ts,
+        SELECT date_bin(make_interval(mins => :minutes), r.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS ts,
                coalesce(sum(r.kwh) FILTER (WHERE m.kind IN ('consumption', 'ev', 'heat_pump')), 0) AS load_kwh,
                coalesce(sum(r.kwh) FILTER (WHERE m.kind = 'pv'), 0) AS pv_kwh
         FROM meter_readings r
         JOIN meters m ON m.tenant_id = r.tenant_id AND m.meter_id = r.meter_id
         CROSS JOIN bounds b
         WHERE r.tenant_id = :tenant AND r.ts >= b.month_start AND r.ts < b.day_end
-        GROUP BY r.ts
+        GROUP BY 1
     ),
     priced AS (
         SELECT i.ts, i.load_kwh, i.pv_kwh,
                greatest(i.load_kwh - i.pv_kwh, 0) AS import_kwh,
                least(i.load_kwh, i.pv_kwh) AS self_kwh,
-               coalesce(p15.eur_per_mwh, p60.eur_per_mwh) AS eur_per_mwh
+               price.eur_per_mwh
         FROM intervals i
-        LEFT JOIN market_prices p15
-               ON p15.zone = :zone AND p15.resolution_minutes = 15 AND p15.ts = i.ts
-        LEFT JOIN market_prices p60
-               ON p60.zone = :zone AND p60.resolution_minutes = 60 AND p60.ts = date_trunc('hour', i.ts, 'UTC')
+        LEFT JOIN LATERAL (
+            SELECT CASE WHEN count(coalesce(p15.eur_per_mwh, p60.eur_per_mwh)) = :minutes / 15
+                        THEN avg(coalesce(p15.eur_per_mwh, p60.eur_per_mwh)) END AS eur_per_mwh
+            FROM generate_series(i.ts, i.ts + make_interval(mins => :minutes - 15), interval '15 minutes') AS q
+            LEFT JOIN market_prices p15 ON p15.zone = :zone AND p15.resolution_minutes = 15 AND p15.ts = q
+            LEFT JOIN market_prices p60
+                   ON p60.zone = :zone AND p60.resolution_minutes = 60 AND p60.ts = date_trunc('hour', q, 'UTC')
+        ) price ON true
     )
     SELECT
         coalesce(sum(load_kwh) FILTER (WHERE ts >= b.day_start), 0) AS kwh_today,
@@ -54,7 +61,7 @@ _KPI_SQL = text(
         sum(import_kwh * eur_per_mwh / 1000) FILTER (WHERE ts >= b.day_start) AS cost_today_eur,
         sum(import_kwh * eur_per_mwh / 1000) AS cost_month_eur,
         count(*) FILTER (WHERE eur_per_mwh IS NULL) AS unpriced_intervals,
-        max(import_kwh) * 4 AS peak_kw_month,
+        max(import_kwh) * 60 / :minutes AS peak_kw_month,
         (array_agg(ts ORDER BY import_kwh DESC, ts))[1] AS peak_at,
         sum(pv_kwh) AS pv_kwh_month,
         sum(self_kwh) AS self_kwh_month,
@@ -67,6 +74,9 @@ _KPI_SQL = text(
 )
 
 _HAS_PV_SQL = text("SELECT EXISTS (SELECT 1 FROM meters WHERE tenant_id = :tenant AND kind = 'pv')")
+
+# Meters whose interval is not known yet (no readings) count as the finest, 15 minutes.
+_INTERVAL_SQL = text("SELECT coalesce(max(interval_minutes), 15) FROM meters WHERE tenant_id = :tenant")
 
 _LATEST_DAY_SQL = text(
     """
@@ -101,7 +111,9 @@ def compute_tenant_kpis(connection: Connection, tenant_id: str, as_of: date | No
         as_of = connection.execute(_LATEST_DAY_SQL, {"tenant": tenant_id, "tz": tz}).scalar_one()
         if as_of is None:
             return None
-    row = connection.execute(_KPI_SQL, {"tenant": tenant_id, "tz": tz, "zone": zone, "as_of": as_of}).first()
+    minutes = connection.execute(_INTERVAL_SQL, {"tenant": tenant_id}).scalar_one()
+    params = {"tenant": tenant_id, "tz": tz, "zone": zone, "as_of": as_of, "minutes": minutes}
+    row = connection.execute(_KPI_SQL, params).first()
     if row is None:
         return None
     has_pv = connection.execute(_HAS_PV_SQL, {"tenant": tenant_id}).scalar_one()

@@ -26,10 +26,13 @@ _LOAD_SQL = text(
     """
 )
 
+# An hour is measured when each load meter that reported in it has all its readings of the hour
+# (4 at 15 minutes, 2 at 30, 1 at 60; a meter whose interval is not known yet counts as 15).
 _LIVE_ERROR_SQL = text(
     """
     WITH actual AS (
-        SELECT h.hour AS ts, sum(h.kwh) AS kwh, sum(h.samples) AS samples
+        SELECT h.hour AS ts, sum(h.kwh) AS kwh,
+               bool_and(h.samples * coalesce(m.interval_minutes, 15) >= 60) AS complete
         FROM consumption_hourly h
         JOIN meters m ON m.tenant_id = h.tenant_id AND m.meter_id = h.meter_id
         WHERE h.tenant_id = :tenant AND m.kind = ANY(:kinds) AND h.hour >= :since
@@ -37,8 +40,7 @@ _LIVE_ERROR_SQL = text(
     )
     SELECT avg(abs(f.kwh - a.kwh)) AS mae, count(*) AS hours
     FROM forecasts f JOIN actual a ON a.ts = f.ts
-    WHERE f.tenant_id = :tenant AND f.target = :target AND f.ts >= :since
-      AND a.samples >= :complete_samples
+    WHERE f.tenant_id = :tenant AND f.target = :target AND f.ts >= :since AND a.complete
     """
 )
 
@@ -107,17 +109,12 @@ def read_forecasts(
 
 
 def live_error(
-    connection: Connection, tenant_id: str, since: datetime, target: str = "load", complete_samples: int = 4
+    connection: Connection, tenant_id: str, since: datetime, target: str = "load"
 ) -> tuple[float | None, int]:
-    """MAE of stored forecasts against measured hourly load since ``since`` (complete hours only)."""
+    """MAE of stored forecasts against measured hourly load since ``since`` (complete hours only,
+    by each meter's reading interval)."""
     row = connection.execute(
         _LIVE_ERROR_SQL,
-        {
-            "tenant": tenant_id,
-            "kinds": list(LOAD_KINDS),
-            "since": since,
-            "target": target,
-            "complete_samples": complete_samples,
-        },
+        {"tenant": tenant_id, "kinds": list(LOAD_KINDS), "since": since, "target": target},
     ).one()
     return (float(row.mae) if row.mae is not None else None), int(row.hours)

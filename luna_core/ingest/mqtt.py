@@ -2,8 +2,10 @@
 
 Messages are buffered per tenant and written in batches (every ``flush_seconds`` or
 ``max_batch`` messages) through ``ingest_records``, so live data is validated, quarantined
-and upserted exactly like a file. Payload: one JSON object ``{"ts", "kwh", "quality"?}`` or a
-list of them; the meter comes from the topic. Re-delivered messages (QoS 1) change nothing.
+and upserted exactly like a file. Payload: one JSON object ``{"ts", "kwh", "unit"?, "quality"?}``
+(or ``value`` with a ``unit``) or a list of them; the meter comes from the topic. Re-delivered
+messages (QoS 1) change nothing; a batch that fails for any other reason than an unreachable
+database is kept in the quarantine as sent, and the subscriber goes on.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 
 from luna_core.db.tenancy import InvalidTenantId, validate_tenant_id
 from luna_core.ingest.errors import IngestError
-from luna_core.ingest.pipeline import ingest_records
+from luna_core.ingest.pipeline import ingest_records, quarantine_records
 from luna_core.ingest.validate import IngestPolicy
 
 log = logging.getLogger(__name__)
@@ -134,7 +136,8 @@ class MqttIngestor:
                 continue
             except DBAPIError as error:
                 if not error.connection_invalidated and not _is_connection_error(error):
-                    raise
+                    self._keep_unreadable(tenant, records, error)
+                    continue
                 # The database is restarting or unreachable: the batch was rolled back whole, so
                 # it goes back in front of the buffer and is written by a later flush (upsert: once).
                 self.stats.db_failures += 1
@@ -143,11 +146,32 @@ class MqttIngestor:
                     self._buffer[tenant][:0] = records
                 ok = False
                 continue
+            except BaseException as error:  # a polars panic is a BaseException: the subscriber must live on
+                if isinstance(error, KeyboardInterrupt | SystemExit):
+                    raise
+                self._keep_unreadable(tenant, records, error)
+                continue
             self.stats.batches += 1
             self.stats.readings += result.rows_received
             self.stats.stored += result.rows_stored
             self.stats.quarantined += result.rows_quarantined
         return ok
+
+    def _keep_unreadable(self, tenant: str, records: list[dict[str, Any]], error: BaseException) -> None:
+        """A batch that failed for a reason nobody foresaw: its readings go to the quarantine as sent."""
+        log.exception("MQTT batch of %s could not be ingested; quarantining it as sent", tenant)
+        reason = f"could not be ingested ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
+        try:
+            result = quarantine_records(
+                self.engine, tenant, records, source="mqtt", source_ref=f"mqtt:{self.topic}", reason=reason
+            )
+        except Exception:
+            log.exception("quarantining the unreadable MQTT batch of %s failed too", tenant)
+            self._reject(reason)
+            return
+        self.stats.batches += 1
+        self.stats.readings += result.rows_received
+        self.stats.quarantined += result.rows_quarantined
 
     def start(self, timeout: float = 10.0) -> None:
         self._client.connect(self.host, self.port, keepalive=30)

@@ -2,14 +2,14 @@
 
 Every adapter (file drop, MQTT, HTTP push) ends here, so every path validates, writes
 idempotently and quarantines the same way. A malformed input raises ``IngestError`` and
-leaves nothing behind; a re-sent file (same content hash) is recognised and not applied twice.
+leaves nothing behind. A re-sent file (same content hash) is recognised and not applied twice,
+unless rows of it were quarantined: then it is ingested again (after the cause was fixed, the
+rows it refused are stored), and the earlier batch's quarantined rows are marked superseded.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -19,14 +19,25 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, Engine, select, text
 
-from luna_core.db.schema import ingest_batches, meters, tenants
+from luna_core.db.schema import ingest_batches, tenants
 from luna_core.db.tenancy import tenant_scope
+from luna_core.ingest.columns import Readings, readings_from_frame
 from luna_core.ingest.errors import IngestError
-from luna_core.ingest.store import latest_per_meter, store_quarantine, upsert_readings
-from luna_core.ingest.validate import IngestPolicy, MeterLimits, validate_readings
+from luna_core.ingest.files import SUPPORTED_SUFFIXES, read_readings_file
+from luna_core.ingest.intervals import interval_notes
+from luna_core.ingest.records import readings_from_records
+from luna_core.ingest.store import (
+    keep_detected_intervals,
+    latest_per_meter,
+    meter_infos,
+    store_quarantine,
+    supersede_quarantine,
+    upsert_readings,
+)
+from luna_core.ingest.validate import IngestPolicy, Validated, validate_readings
 
 log = logging.getLogger(__name__)
-SUPPORTED_SUFFIXES = (".csv", ".parquet")
+__all__ = ["SUPPORTED_SUFFIXES", "IngestResult", "ingest_file", "ingest_frame", "ingest_records"]
 
 
 @dataclass
@@ -43,22 +54,58 @@ class IngestResult:
     rows_late: int = 0
     min_ts: datetime | None = None
     max_ts: datetime | None = None
-    reasons: dict[str, int] = field(default_factory=dict)
+    reasons: dict[str, int] = field(default_factory=dict)  # reason (with its limits and settings) -> rows
+    intervals: dict[str, dict[str, Any]] = field(default_factory=dict)  # meter -> {minutes, source}
+    notes: list[str] = field(default_factory=list)  # what was detected, converted or assumed
+    examples: dict[str, str] = field(default_factory=dict)  # reason -> its first row ("row 7: ..."), for logs
+    retry_of: int | None = None  # the earlier batch of the same content that had quarantined rows
     already_ingested: bool = False
 
     def as_metadata(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
-def ingest_file(engine: Engine, tenant_id: str, path: Path, *, policy: IngestPolicy | None = None) -> IngestResult:
+def ingest_file(
+    engine: Engine,
+    tenant_id: str,
+    path: Path,
+    *,
+    policy: IngestPolicy | None = None,
+    default_meter: str | None = None,
+) -> IngestResult:
     raw, digest = read_readings_file(path)
-    return ingest_frame(
+    readings = _named(path.name, lambda: readings_from_frame(raw, default_meter))
+    return _ingest(
         engine,
         tenant_id,
-        raw,
+        readings,
         source="file",
         source_ref=path.name,
         content_sha256=digest,
+        policy=policy,
+    )
+
+
+def ingest_frame(
+    engine: Engine,
+    tenant_id: str,
+    raw: pl.DataFrame,
+    *,
+    source: str,
+    source_ref: str,
+    content_sha256: str | None = None,
+    policy: IngestPolicy | None = None,
+) -> IngestResult:
+    """A frame as a file would give it (any column names Luna recognises, text or typed)."""
+    if raw.height == 0:
+        raise IngestError("no readings given")
+    return _ingest(
+        engine,
+        tenant_id,
+        readings_from_frame(raw),
+        source=source,
+        source_ref=source_ref,
+        content_sha256=content_sha256,
         policy=policy,
     )
 
@@ -72,47 +119,53 @@ def ingest_records(
     source_ref: str,
     policy: IngestPolicy | None = None,
 ) -> IngestResult:
-    """JSON-like records (MQTT payloads, HTTP bodies): every value kept as text for the quarantine."""
+    """JSON-like records (MQTT payloads, HTTP bodies): ``kwh`` or ``value`` + ``unit`` each."""
     if not records:
         raise IngestError("no readings given")
-    columns = sorted({key for record in records for key in record} | {"meter_id", "ts", "kwh"})
-    raw = pl.DataFrame(
-        {c: [None if r.get(c) is None else _text(r.get(c)) for r in records] for c in columns},
-        schema={c: pl.Utf8 for c in columns},
+    return _ingest(
+        engine, tenant_id, readings_from_records(records), source=source, source_ref=source_ref, policy=policy
     )
-    return ingest_frame(engine, tenant_id, raw, source=source, source_ref=source_ref, policy=policy)
 
 
-def _text(value: Any) -> str:
-    """As text, with lone UTF-16 surrogates (valid in a JSON string, not in UTF-8) escaped."""
-    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+def quarantine_records(
+    engine: Engine, tenant_id: str, records: list[dict[str, Any]], *, source: str, source_ref: str, reason: str
+) -> IngestResult:
+    """Keeps records that could not be ingested at all, as sent, with the reason: nothing is lost."""
+    readings = readings_from_records(records)
+    raw = readings.raw_rows(pl.Series(range(readings.frame.height)))
+    rejected = pl.DataFrame({"row": range(1, len(raw) + 1), "raw": raw, "reason": [reason] * len(raw)})
+    result = IngestResult(tenant_id=tenant_id, source=source, source_ref=source_ref, rows_received=len(raw))
+    with tenant_scope(engine, tenant_id) as connection:
+        _tenant_timezone(connection, tenant_id)
+        result.batch_id = connection.execute(
+            ingest_batches.insert()
+            .values(
+                tenant_id=tenant_id,
+                source=source,
+                source_ref=source_ref,
+                rows_received=len(raw),
+                rows_quarantined=len(raw),
+                reasons={reason: len(raw)},
+                finished_at=text("now()"),
+            )
+            .returning(ingest_batches.c.id)
+        ).scalar_one()
+        store_quarantine(connection, tenant_id, result.batch_id, rejected)
+    result.rows_quarantined, result.reasons = len(raw), {reason: len(raw)}
+    return result
 
 
-def read_readings_file(path: Path) -> tuple[pl.DataFrame, str]:
-    if not path.is_file():
-        raise IngestError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise IngestError(f"{path.name}: unsupported file type {suffix or '(none)'}; use .csv or .parquet")
-    content = path.read_bytes()
-    digest = hashlib.sha256(content).hexdigest()
+def _named(name: str, read):
     try:
-        if suffix == ".csv":
-            # Everything as text: a junk value must reach the quarantine as it was sent.
-            raw = pl.read_csv(content, infer_schema=False)
-        else:
-            raw = pl.read_parquet(content)
-    except Exception as error:  # polars raises several error types for a broken file
-        raise IngestError(f"{path.name}: cannot read as {suffix[1:]}: {error}") from error
-    if raw.height == 0:
-        raise IngestError(f"{path.name}: contains no readings")
-    return raw, digest
+        return read()
+    except IngestError as error:
+        raise IngestError(f"{name}: {error}") from None
 
 
-def ingest_frame(
+def _ingest(
     engine: Engine,
     tenant_id: str,
-    raw: pl.DataFrame,
+    readings: Readings,
     *,
     source: str,
     source_ref: str,
@@ -122,35 +175,52 @@ def ingest_frame(
     result = IngestResult(tenant_id=tenant_id, source=source, source_ref=source_ref)
     with tenant_scope(engine, tenant_id) as connection:
         timezone = _tenant_timezone(connection, tenant_id)
-        if content_sha256 and (earlier := _earlier_batch(connection, tenant_id, content_sha256)):
-            earlier.already_ingested = True
-            return earlier
-        limits = MeterLimits(
-            dict(
-                connection.execute(
-                    select(meters.c.meter_id, meters.c.max_kw).where(meters.c.tenant_id == tenant_id)
-                ).all()
-            )
+        if content_sha256 and (earlier := _newest_batch(connection, tenant_id, content_sha256)):
+            if not earlier.rows_quarantined:
+                earlier.already_ingested = True
+                return earlier
+            result.retry_of = earlier.batch_id
+        batch_meters = readings.frame["meter_id"].str.strip_chars().drop_nulls().unique().to_list()
+        validated = validate_readings(
+            readings, meter_infos(connection, tenant_id, batch_meters), timezone, policy=policy
         )
-        validated = validate_readings(raw, limits, timezone, policy=policy)
         clean, rejected = validated.clean, validated.rejected
         batch_id = connection.execute(
             ingest_batches.insert()
-            .values(tenant_id=tenant_id, source=source, source_ref=source_ref, content_sha256=content_sha256)
+            .values(
+                tenant_id=tenant_id,
+                source=source,
+                source_ref=source_ref,
+                content_sha256=content_sha256,
+                retry_of=result.retry_of,
+            )
             .returning(ingest_batches.c.id)
         ).scalar_one()
+        keep_detected_intervals(
+            connection,
+            tenant_id,
+            {m: i.minutes for m, i in validated.intervals.items() if i.source == "detected"},
+        )
         result.rows_late = _count_late(connection, tenant_id, clean)
         result.rows_stored = upsert_readings(connection, tenant_id, batch_id, clean)
         store_quarantine(connection, tenant_id, batch_id, rejected)
+        if content_sha256 and result.retry_of:
+            supersede_quarantine(connection, tenant_id, content_sha256, batch_id)
 
         result.batch_id = batch_id
-        result.rows_received = raw.height
+        result.rows_received = readings.frame.height
         result.rows_unchanged = clean.height - result.rows_stored
         result.rows_duplicate = validated.duplicates
         result.rows_quarantined = rejected.height
         result.min_ts = clean["ts"].min() if clean.height else None
         result.max_ts = clean["ts"].max() if clean.height else None
-        result.reasons = _reason_summary(rejected)
+        result.reasons = dict(Counter(rejected["kind"].to_list()).most_common())
+        first = rejected.unique(subset="kind", keep="first", maintain_order=True)
+        result.examples = {
+            k: f"row {row}: {reason}" for row, reason, k in first.select("row", "reason", "kind").iter_rows()
+        }
+        result.intervals = {m: i.as_json() for m, i in sorted(validated.intervals.items())}
+        result.notes = _notes(validated, readings, result)
         connection.execute(
             ingest_batches.update()
             .where(ingest_batches.c.id == batch_id)
@@ -163,6 +233,9 @@ def ingest_frame(
                 rows_late=result.rows_late,
                 min_ts=result.min_ts,
                 max_ts=result.max_ts,
+                reasons=result.reasons,
+                intervals=result.intervals,
+                notes=result.notes,
                 finished_at=text("now()"),
             )
         )
@@ -180,6 +253,22 @@ def ingest_frame(
     return result
 
 
+def _notes(validated: Validated, readings: Readings, result: IngestResult) -> list[str]:
+    notes = interval_notes(validated.intervals)
+    for unit, rows in sorted(validated.units.items()):
+        if unit == "kWh":
+            continue
+        source = f"column '{readings.labels['unit']}'" if "unit" in readings.labels else f"'{readings.labels['value']}'"
+        how = "mean power over each meter's interval" if unit in ("W", "kW", "MW") else "energy"
+        notes.append(f"{rows} value(s) in {unit} ({source}) read as {how} and stored as kWh")
+    if result.retry_of:
+        notes.append(
+            f"the same content was ingested before with quarantined rows (batch {result.retry_of}); "
+            "read again: its quarantined rows are superseded by this batch's"
+        )
+    return notes
+
+
 def _tenant_timezone(connection: Connection, tenant_id: str) -> str:
     row = connection.execute(select(tenants.c.timezone, tenants.c.status).where(tenants.c.id == tenant_id)).first()
     if row is None:
@@ -189,12 +278,12 @@ def _tenant_timezone(connection: Connection, tenant_id: str) -> str:
     return row.timezone
 
 
-def _earlier_batch(connection: Connection, tenant_id: str, digest: str) -> IngestResult | None:
+def _newest_batch(connection: Connection, tenant_id: str, digest: str) -> IngestResult | None:
     row = connection.execute(
         select(ingest_batches)
         .where(ingest_batches.c.tenant_id == tenant_id, ingest_batches.c.content_sha256 == digest)
         .where(ingest_batches.c.finished_at.is_not(None))
-        .order_by(ingest_batches.c.id)
+        .order_by(ingest_batches.c.id.desc())
         .limit(1)
     ).first()
     if row is None:
@@ -212,6 +301,10 @@ def _earlier_batch(connection: Connection, tenant_id: str, digest: str) -> Inges
         rows_late=row.rows_late,
         min_ts=row.min_ts,
         max_ts=row.max_ts,
+        reasons=row.reasons or {},
+        intervals=row.intervals or {},
+        notes=row.notes or [],
+        retry_of=row.retry_of,
     )
 
 
@@ -225,11 +318,3 @@ def _count_late(connection: Connection, tenant_id: str, clean: pl.DataFrame) -> 
         schema={"meter_id": pl.Utf8, "_latest": pl.Datetime("us", "UTC")},
     )
     return clean.join(known, on="meter_id").filter(pl.col("ts") < pl.col("_latest")).height
-
-
-_NUMBER = re.compile(r"-?\d+(\.\d+)?(e-?\d+)?")
-
-
-def _reason_summary(rejected: pl.DataFrame) -> dict[str, int]:
-    """Reasons with their numbers masked, so 'negative energy -1.2 kWh' groups with its kind."""
-    return dict(Counter(_NUMBER.sub("N", reason) for reason in rejected["reason"].to_list()).most_common())

@@ -9,13 +9,16 @@ from __future__ import annotations
 import logging
 
 import polars as pl
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.exc import IntegrityError
 
 from luna_core.db.copy import copy_frame
+from luna_core.db.schema import meters
+from luna_core.ingest.intervals import MeterInfo
 
 log = logging.getLogger(__name__)
 UNIQUE_VIOLATION = "23505"
+RECENT_FOR_DETECTION = 96
 
 STAGE_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS _luna_reading_stage (
@@ -27,7 +30,7 @@ CREATE TEMP TABLE IF NOT EXISTS _luna_reading_stage (
 """
 
 QUARANTINE_STAGE_DDL = """
-CREATE TEMP TABLE IF NOT EXISTS _luna_quarantine_stage (raw jsonb NOT NULL, reason text NOT NULL)
+CREATE TEMP TABLE IF NOT EXISTS _luna_quarantine_rows (row_number integer, raw jsonb NOT NULL, reason text NOT NULL)
 ON COMMIT DELETE ROWS
 """
 
@@ -87,14 +90,62 @@ def store_quarantine(connection: Connection, tenant_id: str, batch_id: int, reje
         return
     # COPY cannot target a table under row-level security: stage first, then one INSERT.
     connection.execute(text(QUARANTINE_STAGE_DDL))
-    copy_frame(connection, "_luna_quarantine_stage", rejected.select("raw", "reason"))
+    copy_frame(connection, "_luna_quarantine_rows", rejected.select(pl.col("row").alias("row_number"), "raw", "reason"))
     connection.execute(
         text(
-            "INSERT INTO readings_quarantine (tenant_id, batch_id, raw, reason) "
-            "SELECT :tenant, :batch, raw, reason FROM _luna_quarantine_stage"
+            "INSERT INTO readings_quarantine (tenant_id, batch_id, row_number, raw, reason) "
+            "SELECT :tenant, :batch, row_number, raw, reason FROM _luna_quarantine_rows"
         ),
         {"tenant": tenant_id, "batch": batch_id},
     )
+
+
+def supersede_quarantine(connection: Connection, tenant_id: str, content_sha256: str, batch_id: int) -> int:
+    """The same content read again: what earlier batches of it quarantined is now this batch's
+    business (stored, or quarantined again under it), so it is no longer open."""
+    return connection.execute(
+        text(
+            "UPDATE readings_quarantine q SET superseded_by = :batch "
+            "FROM ingest_batches b "
+            "WHERE q.batch_id = b.id AND b.tenant_id = :tenant AND b.content_sha256 = :sha "
+            "AND b.id <> :batch AND q.superseded_by IS NULL AND q.tenant_id = :tenant"
+        ),
+        {"tenant": tenant_id, "sha": content_sha256, "batch": batch_id},
+    ).rowcount
+
+
+def meter_infos(connection: Connection, tenant_id: str, batch_meters: list[str]) -> dict[str, MeterInfo]:
+    """The tenant's meters with limit and interval; for a meter of this batch whose interval is not
+    known yet, its newest stored timestamps (to detect the interval from)."""
+    rows = connection.execute(
+        select(meters.c.meter_id, meters.c.max_kw, meters.c.interval_minutes).where(meters.c.tenant_id == tenant_id)
+    ).all()
+    open_meters = [r.meter_id for r in rows if r.interval_minutes is None and r.meter_id in set(batch_meters)]
+    recent: dict[str, list] = {}
+    if open_meters:
+        for meter, ts in connection.execute(
+            text(
+                "SELECT m, r.ts FROM unnest(CAST(:meters AS text[])) AS m, LATERAL ("
+                "SELECT ts FROM meter_readings WHERE tenant_id = :tenant AND meter_id = m "
+                "ORDER BY ts DESC LIMIT :n) r"
+            ),
+            {"tenant": tenant_id, "meters": open_meters, "n": RECENT_FOR_DETECTION},
+        ).all():
+            recent.setdefault(meter, []).append(ts)
+    return {
+        r.meter_id: MeterInfo(r.max_kw, r.interval_minutes, tuple(sorted(recent.get(r.meter_id, ())))) for r in rows
+    }
+
+
+def keep_detected_intervals(connection: Connection, tenant_id: str, detected: dict[str, int]) -> None:
+    """A detected interval is kept on the meter, unless someone set one meanwhile."""
+    for meter_id, minutes in detected.items():
+        connection.execute(
+            meters.update()
+            .where(meters.c.tenant_id == tenant_id, meters.c.meter_id == meter_id)
+            .where(meters.c.interval_minutes.is_(None))
+            .values(interval_minutes=minutes)
+        )
 
 
 def latest_per_meter(connection: Connection, tenant_id: str, meter_ids: list[str]) -> dict[str, object]:

@@ -20,6 +20,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from luna_core.i18n.message import Message
+
 Metric = Literal["price", "forecast_kw", "consumption_kw", "pv_kw", "pv_surplus_kw", "hour"]
 Op = Literal["<", "<=", ">", ">=", "==", "between"]
 ActionType = Literal["shift_load", "charge_battery", "discharge_battery", "notify", "cap_demand"]
@@ -154,53 +156,31 @@ def windows(mask: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
-def describe(condition: Condition, lang: Literal["en", "de"] = "en") -> str:
-    """The condition in plain words."""
-    words = {
-        "en": {
-            "always": "every day",
-            "price": "the day-ahead price",
-            "forecast_kw": "the forecast load",
-            "consumption_kw": "the measured load",
-            "pv_kw": "PV output",
-            "pv_surplus_kw": "the PV surplus",
-            "hour": "the hour",
-            "and": " and ",
-            "or": " or ",
-            "pct": "the day's {p:g}th percentile",
-            "between": "between {a:g} and {b:g}",
-        },
-        "de": {
-            "always": "jeden Tag",
-            "price": "der Day-Ahead-Preis",
-            "forecast_kw": "die prognostizierte Last",
-            "consumption_kw": "die gemessene Last",
-            "pv_kw": "die PV-Leistung",
-            "pv_surplus_kw": "der PV-Überschuss",
-            "hour": "die Stunde",
-            "and": " und ",
-            "or": " oder ",
-            "pct": "das {p:g}. Perzentil des Tages",
-            "between": "zwischen {a:g} und {b:g}",
-        },
-    }[lang]
-    ops = {
-        "en": {"<": "below", "<=": "at most", ">": "above", ">=": "at least", "==": "equal to"},
-        "de": {"<": "unter", "<=": "höchstens", ">": "über", ">=": "mindestens", "==": "gleich"},
-    }[lang]
+OP_NAMES = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq"}
+
+
+def describe(condition: Condition) -> Message:
+    """The condition in plain words, as a message (``conditions.*``) to render in any language."""
     if condition.always:
-        return words["always"]
+        return Message("conditions.always")
     if condition.all is not None or condition.any is not None:
-        joiner = words["and"] if condition.all is not None else words["or"]
-        return joiner.join(f"({describe(c, lang)})" for c in (condition.all or condition.any or []))
-    subject = words[condition.metric or "price"]
-    unit = METRIC_UNITS[condition.metric or "price"]
+        joiner = "conditions.all" if condition.all is not None else "conditions.any"
+        parts = [Message("conditions.group", text=describe(c)) for c in (condition.all or condition.any or [])]
+        if not parts:
+            return Message("conditions.always")
+        described = parts[-1]
+        for part in reversed(parts[:-1]):
+            described = Message(joiner, first=part, rest=described)
+        return described
+    metric = condition.metric or "price"
+    subject, unit = Message(f"conditions.metric.{metric}"), METRIC_UNITS[metric]
     if condition.op == "between":
-        return f"{subject} {words['between'].format(a=condition.value, b=condition.upper)} {unit}"
+        return Message("conditions.between", subject=subject, low=condition.value, high=condition.upper, unit=unit)
     if condition.percentile is not None:
-        reference = words["pct"].format(p=condition.percentile)
+        reference: Message | str = Message("conditions.percentile", percentile=condition.percentile)
     elif condition.param is not None:
         reference = condition.param
     else:
-        reference = f"{condition.value:g} {unit}"
-    return f"{subject} {ops[condition.op or '==']} {reference}"
+        reference = Message("conditions.value", value=condition.value, unit=unit)
+    op = Message(f"conditions.op.{OP_NAMES[condition.op or '==']}")
+    return Message("conditions.compare", subject=subject, op=op, reference=reference)

@@ -12,6 +12,9 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_matrix, hstack, lil_matrix
 
+from luna_core.i18n import Translator
+from luna_core.i18n.message import Message, texts
+
 TOLERANCE = 1e-6
 
 
@@ -21,7 +24,21 @@ class Device(Protocol):
 
 
 class Infeasible(ValueError):
-    """The request cannot be met; the message says why in plain words."""
+    """The request cannot be met; the message says why in plain words: a catalogue message
+    (``optimiser.*``, rendered in the reader's language) or, for checks of what-if input, English text.
+    ``str(error)`` is the English text."""
+
+    def __init__(self, why: str | Message) -> None:
+        self.message = why if isinstance(why, Message) else None
+        super().__init__(str(why))
+
+    @property
+    def reason(self) -> Message | dict:
+        """The reason as a message parameter (stored with a recommendation)."""
+        return self.message if self.message is not None else texts({"en": str(self)})
+
+    def text(self, translator: Translator) -> str:
+        return self.message.render(translator) if self.message is not None else str(self)
 
 
 @dataclass(frozen=True)
@@ -36,11 +53,11 @@ class PriceCurve:
         prices = np.asarray(self.eur_per_mwh, dtype=float)
         object.__setattr__(self, "eur_per_mwh", prices)
         if len(self.starts) != len(prices) or len(prices) == 0:
-            raise Infeasible("the price curve needs one price per slot and at least one slot")
+            raise Infeasible(Message("optimiser.curve_slots"))
         if not np.all(np.isfinite(prices)):
-            raise Infeasible("every price must be a finite number")
+            raise Infeasible(Message("optimiser.curve_finite"))
         if not 0 < self.hours <= 24:
-            raise Infeasible("slots must be between a minute and a day long")
+            raise Infeasible(Message("optimiser.curve_slot_length"))
 
     def __len__(self) -> int:
         return len(self.eur_per_mwh)
@@ -61,7 +78,7 @@ class Plan:
     optimised_cost_eur: float
     solve_seconds: float
     state_kwh: np.ndarray | None = None  # battery energy or stored heat at each slot boundary
-    notes: list[str] = field(default_factory=list)
+    notes: list[Message] = field(default_factory=list)  # for the reader, in the catalogue's words
 
     @property
     def saving_eur(self) -> float:
@@ -86,7 +103,7 @@ def surplus_kw(pvsurplus_kw_kw: np.ndarray | None, curve: PriceCurve) -> np.ndar
         return np.zeros(len(curve))
     surplus = np.asarray(pvsurplus_kw_kw, dtype=float)
     if surplus.shape != (len(curve),):
-        raise Infeasible(f"the PV surplus needs {len(curve)} values, one per price slot, got {surplus.size}")
+        raise Infeasible(Message("optimiser.pv_surplus_values", slots=len(curve), got=int(surplus.size)))
     return np.clip(np.nan_to_num(surplus), 0.0, None)
 
 
@@ -133,7 +150,7 @@ def solve_problem(problem: tuple, size: int) -> np.ndarray | None:
 def check_positive(**values: float) -> None:
     for name, value in values.items():
         if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-            raise Infeasible(f"{name} must be a positive number, got {value}")
+            raise Infeasible(Message("optimiser.positive", name=name, value=str(value)))
 
 
 SOLVE_ERROR = 4  # scipy.optimize.milp: "other" (HiGHS reported a solve error, not infeasibility)

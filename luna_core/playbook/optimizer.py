@@ -20,6 +20,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint
 from scipy.sparse import lil_matrix
 
+from luna_core.i18n.message import Message
 from luna_core.playbook.lp import (
     TOLERANCE,
     Infeasible,
@@ -141,25 +142,33 @@ def naive_ev_kw(request: EvRequest, curve: PriceCurve) -> np.ndarray:
 def _ev_window(request: EvRequest, curve: PriceCurve) -> tuple[int, int]:
     check_positive(energy_kwh=request.energy_kwh, power_kw=request.power_kw)
     if not 0 < request.efficiency <= 1:
-        raise Infeasible(f"charging efficiency must be in (0, 1], got {request.efficiency}")
+        raise Infeasible(Message("optimiser.ev_efficiency", value=str(request.efficiency)))
     deadline = len(curve) if request.deadline is None else request.deadline
     if not 0 <= request.arrival < len(curve):
-        raise Infeasible(f"the car arrives outside the {len(curve)} priced slots (slot {request.arrival})")
+        raise Infeasible(Message("optimiser.ev_arrival_outside", slots=len(curve), slot=request.arrival))
     if deadline <= request.arrival or deadline > len(curve):
         raise Infeasible(
-            f"the deadline must come after the arrival and within the priced slots "
-            f"(arrival {hhmm(curve, request.arrival)}, deadline slot {deadline} of {len(curve)})"
+            Message("optimiser.ev_deadline", arrival=hhmm(curve, request.arrival), deadline=deadline, slots=len(curve))
         )
     if request.battery_kwh is not None and request.energy_kwh > request.battery_kwh + TOLERANCE:
-        raise Infeasible(f"{request.energy_kwh:.1f} kWh do not fit into a {request.battery_kwh:.1f} kWh car battery")
+        raise Infeasible(
+            Message("optimiser.ev_battery_too_small", energy=request.energy_kwh, battery=request.battery_kwh)
+        )
     hours = (deadline - request.arrival) * curve.hours
     possible = hours * request.power_kw * request.efficiency
     if request.energy_kwh > possible + TOLERANCE:
         needed = request.energy_kwh / (request.power_kw * request.efficiency)
         raise Infeasible(
-            f"{request.energy_kwh:.1f} kWh at {request.power_kw:g} kW need {needed:.1f} h of charging, "
-            f"but only {hours:.1f} h lie between arrival ({hhmm(curve, request.arrival)}) and deadline "
-            f"({hhmm(curve, deadline)}): at most {possible:.1f} kWh are possible"
+            Message(
+                "optimiser.ev_window_too_short",
+                energy=request.energy_kwh,
+                power=request.power_kw,
+                needed=needed,
+                hours=hours,
+                arrival=hhmm(curve, request.arrival),
+                deadline=hhmm(curve, deadline),
+                possible=possible,
+            )
         )
     return request.arrival, deadline
 
@@ -210,7 +219,7 @@ def _ev(request: EvRequest, curve: PriceCurve, surplus: np.ndarray, feed_in: flo
     )
     x = solve_problem(pv_first(problem, n, surplus, power, curve, feed_in), size)
     if x is None:
-        raise Infeasible("no charging plan meets the energy need before the deadline")
+        raise Infeasible(Message("optimiser.ev_no_plan"))
     kw = np.clip(x[:n] + x[n : 2 * n], 0.0, power)
     return finish(request, curve, naive, kw, lambda p: draw_cost(p, curve, surplus, feed_in))
 
@@ -222,29 +231,34 @@ def _heat_pump(request: HeatPumpRequest, curve: PriceCurve, surplus: np.ndarray,
     n, dt = len(curve), curve.hours
     baseline = np.asarray(request.baseline_kw, dtype=float)
     if baseline.shape != (n,):
-        raise Infeasible(f"the heat pump's baseline needs {n} values, one per price slot, got {baseline.size}")
+        raise Infeasible(Message("optimiser.heat_pump_baseline_values", slots=n, got=int(baseline.size)))
     if not np.all(np.isfinite(baseline)) or np.any(baseline < 0):
-        raise Infeasible("the heat pump's baseline must be non-negative numbers")
+        raise Infeasible(Message("optimiser.heat_pump_baseline_negative"))
     check_positive(power_kw=request.power_kw, cop=request.cop, capacity_kwh_per_k=request.capacity_kwh_per_k)
     if request.ua_kw_per_k < 0:
-        raise Infeasible("ua_kw_per_k (extra heat loss per kelvin) must not be negative")
+        raise Infeasible(Message("optimiser.heat_pump_ua_negative"))
     if not request.comfort_min_c <= request.start_c <= request.comfort_max_c:
         raise Infeasible(
-            f"the start temperature {request.start_c:g} °C lies outside the comfort band "
-            f"{request.comfort_min_c:g}-{request.comfort_max_c:g} °C"
+            Message(
+                "optimiser.heat_pump_start_outside",
+                start=request.start_c,
+                low=request.comfort_min_c,
+                high=request.comfort_max_c,
+            )
         )
     over = np.flatnonzero(baseline > request.power_kw + TOLERANCE)
     if len(over):
         t = int(over[0])
         raise Infeasible(
-            f"the heat demand at {hhmm(curve, t)} needs {baseline[t]:.1f} kW, more than the heat pump's "
-            f"{request.power_kw:g} kW"
+            Message(
+                "optimiser.heat_pump_over_power", at=hhmm(curve, t), demand=float(baseline[t]), power=request.power_kw
+            )
         )
     capacity = request.capacity_kwh_per_k * (request.comfort_max_c - request.comfort_min_c)
     start = request.capacity_kwh_per_k * (request.start_c - request.comfort_min_c)
     leak = request.ua_kw_per_k * dt / request.capacity_kwh_per_k
     if leak >= 1:
-        raise Infeasible("the building loses heat faster than one slot: raise capacity_kwh_per_k or lower ua_kw_per_k")
+        raise Infeasible(Message("optimiser.heat_pump_leak"))
     heat = baseline * request.cop * dt
     # Variables: grid draw (n), PV draw (n), stored heat at each slot boundary (n + 1), extra loss (n).
     # The extra loss is leak x (stored - start) when warmer than at the start and zero when cooler:
@@ -279,7 +293,7 @@ def _heat_pump(request: HeatPumpRequest, curve: PriceCurve, surplus: np.ndarray,
     problem = (cost, lower, upper, None, [LinearConstraint(rows.tocsr(), lo, hi)])
     x = solve_problem(pv_first(problem, n, surplus, request.power_kw, curve, feed_in), size)
     if x is None:
-        raise Infeasible("no heating plan keeps the building inside the comfort band")
+        raise Infeasible(Message("optimiser.heat_pump_no_plan"))
     kw = np.clip(x[:n] + x[n : 2 * n], 0.0, request.power_kw)
     plan = finish(request, curve, baseline, kw, lambda p: draw_cost(p, curve, surplus, feed_in))
     plan.state_kwh = x[store] if plan.optimised_kw is kw else np.full(n + 1, start)
@@ -292,18 +306,18 @@ def _heat_pump(request: HeatPumpRequest, curve: PriceCurve, surplus: np.ndarray,
 def _battery_inputs(request: BatteryRequest, n: int) -> tuple[np.ndarray, np.ndarray]:
     check_positive(capacity_kwh=request.capacity_kwh, power_kw=request.power_kw)
     if not 0 < request.efficiency <= 1:
-        raise Infeasible(f"round-trip efficiency must be in (0, 1], got {request.efficiency}")
+        raise Infeasible(Message("optimiser.battery_efficiency", value=str(request.efficiency)))
     if not 0 <= request.soc_min <= request.soc_start <= 1:
         raise Infeasible(
-            f"need 0 <= soc_min ({request.soc_min}) <= soc_start ({request.soc_start}) <= 1 (shares of capacity)"
+            Message("optimiser.battery_soc", soc_min=str(request.soc_min), soc_start=str(request.soc_start))
         )
     load = np.asarray(request.load_kw, dtype=float)
     pv = np.zeros(n) if request.pv_kw is None else np.asarray(request.pv_kw, dtype=float)
     for name, values in (("load_kw", load), ("pv_kw", pv)):
         if values.shape != (n,):
-            raise Infeasible(f"{name} needs {n} values, one per price slot, got {values.size}")
+            raise Infeasible(Message("optimiser.values_count", name=name, slots=n, got=int(values.size)))
         if not np.all(np.isfinite(values)) or np.any(values < 0):
-            raise Infeasible(f"{name} must be non-negative numbers")
+            raise Infeasible(Message("optimiser.values_negative", name=name))
     return load, pv
 
 
@@ -386,10 +400,16 @@ def _battery(request: BatteryRequest, curve: PriceCurve) -> Plan:
         if request.grid_limit_kw is not None:
             peak = int(np.argmax(net))
             raise Infeasible(
-                f"the site's load of {net[peak]:.1f} kW at {hhmm(curve, peak)} cannot be held below the "
-                f"contracted {request.grid_limit_kw:g} kW with a {capacity:g} kWh / {power:g} kW battery"
+                Message(
+                    "optimiser.battery_over_limit",
+                    load=float(net[peak]),
+                    at=hhmm(curve, peak),
+                    limit=request.grid_limit_kw,
+                    capacity=capacity,
+                    power=power,
+                )
             )
-        raise Infeasible("no battery plan satisfies the limits")
+        raise Infeasible(Message("optimiser.battery_no_plan"))
     kw = np.clip(solution[c], 0, power) - np.clip(solution[d], 0, power)
     naive_kw = charge0 - discharge0
     plan = finish(
@@ -397,7 +417,5 @@ def _battery(request: BatteryRequest, curve: PriceCurve) -> Plan:
     )
     plan.state_kwh = solution[s] if plan.optimised_kw is kw else state0
     if not naive_ok:
-        plan.notes.append(
-            f"the naive plan exceeds the contracted {request.grid_limit_kw:g} kW; the optimised plan keeps to it"
-        )
+        plan.notes.append(Message("optimiser.naive_over_limit", limit=request.grid_limit_kw))
     return plan

@@ -1,5 +1,6 @@
 """A tenant's enabled rules applied to one day: device plans from the optimiser and recommendations
-that carry their reason in plain German and English (the dashboard and Luna read them out).
+with their reason, as a message key of the catalogue (``playbook.<kind>``, see ``luna_core.i18n``) and
+its parameters: rendered in the reader's language when read (``recommendation_text``).
 
 Pure: takes ``DayInputs`` and rules, returns plans and recommendations; ``service`` stores them.
 Each device is planned on its own against the prices and the load forecast; a device named by two
@@ -10,9 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
+from luna_core.i18n import Translator
+from luna_core.i18n.message import Message, texts
 from luna_core.playbook.conditions import Action, Condition, describe, evaluate, windows
 from luna_core.playbook.inputs import DayInputs, MeterInfo
 from luna_core.playbook.optimizer import (
@@ -40,15 +44,42 @@ MIN_DEVICE_KWH = 0.1
 
 @dataclass
 class Recommendation:
+    """What to do and why, as ``message_key`` (its ``.title`` and ``.reason`` in the catalogue) and
+    JSON ``params``; stored like that, rendered per reader."""
+
     rule_id: int | None
     strategy: str
-    title_en: str
-    title_de: str
-    reason_en: str
-    reason_de: str
+    message_key: str
+    params: dict[str, Any]
     saving_eur: float | None = None
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RecommendationText:
+    title: str
+    reason: str
+
+
+def recommendation_text(message_key: str, params: dict[str, Any], translator: Translator) -> RecommendationText:
+    """A stored recommendation in the reader's language."""
+    return RecommendationText(
+        translator(f"{message_key}.title", **params), translator(f"{message_key}.reason", **params)
+    )
+
+
+def _recommendation(
+    rule: Rule,
+    kind: str,
+    saving_eur: float | None = None,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    /,
+    **params: Any,
+) -> Recommendation:
+    message = Message(f"playbook.{kind}", **params)
+    return Recommendation(rule.id, rule.strategy, message.key, message.params, saving_eur, starts_at, ends_at)
 
 
 @dataclass
@@ -64,16 +95,10 @@ class DayPlan:
     notes: list[str] = field(default_factory=list)
 
 
-def _eur(value: float) -> str:
-    return f"{value:.2f} €"
-
-
-def _eur_de(value: float) -> str:
-    return f"{value:.2f} €".replace(".", ",")
-
-
-def _price(values: np.ndarray) -> str:
-    return f"{float(np.mean(values)):.0f} €/MWh" if len(values) else "n/a"
+def _price(values: np.ndarray) -> Message:
+    if not len(values):
+        return Message("common.not_available")
+    return Message("common.eur_per_mwh", value=float(np.mean(values)))
 
 
 def _span(inputs: DayInputs, first: int, last: int) -> str:
@@ -120,15 +145,10 @@ def _devices(inputs: DayInputs, kind: str, meter_id: str | None) -> list[MeterIn
     return found
 
 
-def _infeasible(rule: Rule, device: str, error: Infeasible, result: DayPlan, name_en: str, name_de: str) -> None:
+def _infeasible(rule: Rule, device: str, error: Infeasible, result: DayPlan, kind: str) -> None:
     result.recommendations.append(
-        Recommendation(
-            rule.id,
-            rule.strategy,
-            f"{name_en} {device}: no plan possible",
-            f"{name_de} {device}: kein Plan möglich",
-            f"The request cannot be met: {error}",
-            f"Die Anforderung ist nicht erfüllbar: {error}",
+        _recommendation(
+            rule, "infeasible", kind=Message(f"playbook.device_kind.{kind}"), device=device, error=error.reason
         )
     )
 
@@ -157,7 +177,7 @@ def _ev(inputs, rule, surplus, feed_in, planned, result) -> None:
         try:
             plan = optimise(request, inputs.curve, surplus, feed_in)
         except Infeasible as error:
-            _infeasible(rule, meter.meter_id, error, result, "EV charging", "EV-Laden")
+            _infeasible(rule, meter.meter_id, error, result, "ev")
             continue
         planned.add(meter.meter_id)
         result.plans.append(DevicePlan(rule.id, plan))
@@ -166,25 +186,22 @@ def _ev(inputs, rule, surplus, feed_in, planned, result) -> None:
         spans = ", ".join(_span(inputs, a, b) for a, b in windows(active)[:3])
         naive_active = plan.baseline_kw > 1e-3
         prices = inputs.curve.eur_per_mwh
-        hours = int(active.sum())
         result.recommendations.append(
-            Recommendation(
-                rule.id,
-                rule.strategy,
-                f"Charge {meter.meter_id} {spans}",
-                f"{meter.meter_id} laden {spans}",
-                f"{energy:.1f} kWh are needed by {inputs.local(deadline)}. Charging in "
-                f"{'the cheapest hour' if hours == 1 else f'the {hours} cheapest hours'} "
-                f"(mean {_price(prices[active])}) instead of on arrival at {params.arrival} "
-                f"(mean {_price(prices[naive_active])}) saves {_eur(plan.saving_eur)}.",
-                f"Bis {inputs.local(deadline)} werden {energy:.1f} kWh gebraucht. Laden in "
-                f"{'der günstigsten Stunde' if hours == 1 else f'den {hours} günstigsten Stunden'} "
-                f"(Mittel {_price(prices[active])}) statt sofort bei "
-                f"Ankunft um {params.arrival} (Mittel {_price(prices[naive_active])}) spart "
-                f"{_eur_de(plan.saving_eur)}.",
+            _recommendation(
+                rule,
+                "ev_charging",
                 plan.saving_eur,
                 inputs.slot_start(window[0]),
                 inputs.slot_start(window[1]),
+                device=meter.meter_id,
+                spans=spans,
+                energy=energy,
+                deadline=inputs.local(deadline),
+                count=int(active.sum()),
+                price=_price(prices[active]),
+                arrival=params.arrival,
+                naive_price=_price(prices[naive_active]),
+                saving=plan.saving_eur,
             )
         )
 
@@ -219,7 +236,7 @@ def _heat_pump(inputs, rule, surplus, feed_in, planned, result) -> None:
         try:
             plan = optimise(heat_pump_request(params, meter, baseline), inputs.curve, surplus, feed_in)
         except Infeasible as error:
-            _infeasible(rule, meter.meter_id, error, result, "Heat pump", "Wärmepumpe")
+            _infeasible(rule, meter.meter_id, error, result, "heat_pump")
             continue
         planned.add(meter.meter_id)
         result.plans.append(DevicePlan(rule.id, plan))
@@ -229,22 +246,20 @@ def _heat_pump(inputs, rule, surplus, feed_in, planned, result) -> None:
         runs = windows(more)
         first, last = (runs[0][0], runs[-1][1]) if runs else (0, len(prices))
         dear = windows(expensive)
-        dear_span = ", ".join(_span(inputs, a, b) for a, b in dear[:3])
-        band = f"{params.comfort_min_c:g}-{params.comfort_max_c:g} °C"
         result.recommendations.append(
-            Recommendation(
-                rule.id,
-                rule.strategy,
-                f"Pre-heat with {meter.meter_id} before the expensive hours",
-                f"Mit {meter.meter_id} vor den teuren Stunden vorheizen",
-                f"Prices are highest {dear_span} (mean {_price(prices[expensive])}). Heating more "
-                f"{_span(inputs, first, last)} and less then, within {band}, saves {_eur(plan.saving_eur)}.",
-                f"Die Preise sind {dear_span} am höchsten (Mittel {_price(prices[expensive])}). Mehr heizen "
-                f"{_span(inputs, first, last)} und dann weniger, innerhalb von {band}, spart "
-                f"{_eur_de(plan.saving_eur)}.",
+            _recommendation(
+                rule,
+                "heat_pump_preheat",
                 plan.saving_eur,
                 inputs.slot_start(first),
                 inputs.slot_start(last),
+                device=meter.meter_id,
+                dear_spans=", ".join(_span(inputs, a, b) for a, b in dear[:3]),
+                dear_price=_price(prices[expensive]),
+                span=_span(inputs, first, last),
+                comfort_min=params.comfort_min_c,
+                comfort_max=params.comfort_max_c,
+                saving=plan.saving_eur,
             )
         )
 
@@ -274,27 +289,24 @@ def _battery(inputs, rule, peak_rule, feed_in, planned, result) -> None:
         try:
             plan = optimise(request, inputs.curve)
         except Infeasible as error:
-            _infeasible(rule, meter.meter_id, error, result, "Battery", "Batterie")
+            _infeasible(rule, meter.meter_id, error, result, "battery")
             continue
         planned.add(meter.meter_id)
         result.plans.append(DevicePlan(rule.id, plan))
         charge, discharge = windows(plan.optimised_kw > 0.05), windows(plan.optimised_kw < -0.05)
-        charge_text = ", ".join(_span(inputs, a, b) for a, b in charge[:3]) or "-"
-        discharge_text = ", ".join(_span(inputs, a, b) for a, b in discharge[:3]) or "-"
         everything = charge + discharge
         result.recommendations.append(
-            Recommendation(
-                rule.id,
-                rule.strategy,
-                f"Battery {meter.meter_id}: charge {charge_text}, discharge {discharge_text}",
-                f"Batterie {meter.meter_id}: laden {charge_text}, entladen {discharge_text}",
-                f"Charging when power is cheap or the sun shines and discharging into the load in dear hours "
-                f"saves {_eur(plan.saving_eur)} against plain self-consumption." + " ".join(plan.notes),
-                f"Laden bei günstigem Strom oder Sonne und Entladen in teuren Stunden spart "
-                f"{_eur_de(plan.saving_eur)} gegenüber einfachem Eigenverbrauch.",
+            _recommendation(
+                rule,
+                "battery_arbitrage",
                 plan.saving_eur,
                 inputs.slot_start(min(a for a, _ in everything)) if everything else None,
                 inputs.slot_start(max(b for _, b in everything)) if everything else None,
+                device=meter.meter_id,
+                charge=", ".join(_span(inputs, a, b) for a, b in charge[:3]) or None,
+                discharge=", ".join(_span(inputs, a, b) for a, b in discharge[:3]) or None,
+                saving=plan.saving_eur,
+                notes=list(plan.notes),
             )
         )
 
@@ -309,18 +321,16 @@ def _peak(inputs, rule, result) -> None:
     for first, last in _condition_windows(inputs, rule):
         peak = float(np.nanmax(load[first:last]))
         result.recommendations.append(
-            Recommendation(
-                rule.id,
-                rule.strategy,
-                f"Load above the contracted {params.contracted_kw:g} kW {_span(inputs, first, last)}",
-                f"Last über den vereinbarten {params.contracted_kw:g} kW {_span(inputs, first, last)}",
-                f"The forecast load reaches {peak:.1f} kW, {peak - params.contracted_kw:.1f} kW above the contracted "
-                f"peak. Postpone what can wait or cap flexible loads in these hours.",
-                f"Die prognostizierte Last erreicht {peak:.1f} kW, {peak - params.contracted_kw:.1f} kW über der "
-                f"vereinbarten Spitze. Verschieben Sie, was warten kann, oder begrenzen Sie flexible Lasten.",
+            _recommendation(
+                rule,
+                "peak_warning",
                 None,
                 inputs.slot_start(first),
                 inputs.slot_start(last),
+                contracted=params.contracted_kw,
+                span=_span(inputs, first, last),
+                peak=peak,
+                excess=peak - params.contracted_kw,
             )
         )
 
@@ -331,18 +341,14 @@ def _pv(inputs, rule, result) -> None:
     for first, last in _condition_windows(inputs, rule):
         kwh = float(surplus[first:last].sum() * inputs.curve.hours)
         result.recommendations.append(
-            Recommendation(
-                rule.id,
-                rule.strategy,
-                f"Use your solar power {_span(inputs, first, last)}",
-                f"Solarstrom selbst nutzen {_span(inputs, first, last)}",
-                f"About {kwh:.1f} kWh of PV output are expected beyond the site's load. Run flexible loads "
-                f"(washing, charging, hot water) now rather than from the grid later.",
-                f"Etwa {kwh:.1f} kWh PV-Strom werden über den Verbrauch hinaus erwartet. Flexible Verbraucher "
-                f"(Waschen, Laden, Warmwasser) jetzt statt später aus dem Netz betreiben.",
+            _recommendation(
+                rule,
+                "pv_surplus",
                 None,
                 inputs.slot_start(first),
                 inputs.slot_start(last),
+                span=_span(inputs, first, last),
+                kwh=kwh,
             )
         )
 
@@ -352,55 +358,56 @@ def _negative(inputs, rule, result) -> None:
     prices = inputs.curve.eur_per_mwh
     for first, last in _condition_windows(inputs, rule):
         low = float(prices[first:last].min())
-        if low < 0:
-            why_en, why_de = "using power in these hours is paid for", "Stromverbrauch wird in diesen Stunden vergütet"
-        else:
-            limit = f"{params.threshold_eur_mwh:g} €/MWh"
-            why_en, why_de = f"below your threshold of {limit}", f"unter Ihrer Schwelle von {limit}"
         result.recommendations.append(
-            Recommendation(
-                rule.id,
-                rule.strategy,
-                f"{'Negative' if low < 0 else 'Low'} prices {_span(inputs, first, last)}",
-                f"{'Negative' if low < 0 else 'Niedrige'} Preise {_span(inputs, first, last)}",
-                f"The day-ahead price falls to {low:.0f} €/MWh, {why_en}. Run whatever can wait.",
-                f"Der Day-Ahead-Preis fällt auf {low:.0f} €/MWh, {why_de}. Betreiben Sie jetzt, was warten kann.",
+            _recommendation(
+                rule,
+                "negative_price" if low < 0 else "low_price",
                 None,
                 inputs.slot_start(first),
                 inputs.slot_start(last),
+                span=_span(inputs, first, last),
+                low=low,
+                **({} if low < 0 else {"threshold": params.threshold_eur_mwh}),
             )
         )
-
-
-_ACTION_WORDS = {
-    "shift_load": ("run flexible loads", "flexible Lasten betreiben"),
-    "charge_battery": ("charge the battery", "die Batterie laden"),
-    "discharge_battery": ("discharge the battery", "die Batterie entladen"),
-    "notify": ("take note", "zur Kenntnis"),
-    "cap_demand": ("cap the demand", "die Last begrenzen"),
-}
 
 
 def _custom(inputs, rule, result) -> None:
     condition = Condition.model_validate(rule.condition)
     action = Action.model_validate(rule.action)
-    verb_en, verb_de = _ACTION_WORDS[action.type]
     device = f" ({action.device})" if action.device else ""
     for first, last in _condition_windows(inputs, rule):
         span = _span(inputs, first, last)
+        generated = Message(
+            "playbook.custom.generated_title",
+            rule=rule.name,
+            action=Message(f"playbook.action.{action.type}"),
+            device=device,
+            span=span,
+        )
         result.recommendations.append(
-            Recommendation(
-                rule.id,
-                rule.strategy,
-                action.message_en or f"{rule.name}: {verb_en}{device} {span}",
-                action.message_de or f"{rule.name}: {verb_de}{device} {span}",
-                f"Your rule '{rule.name}' applies {span}: {describe(condition, 'en')}.",
-                f"Ihre Regel '{rule.name}' greift {span}: {describe(condition, 'de')}.",
+            _recommendation(
+                rule,
+                "custom",
                 None,
                 inputs.slot_start(first),
                 inputs.slot_start(last),
+                # The rule's own message where its author wrote one for the reader's language.
+                title=texts({"en": action.message_en, "de": action.message_de}, fallback=generated),
+                rule=rule.name,
+                span=span,
+                condition=describe(condition),
             )
         )
 
 
-__all__ = ["STRATEGIES", "DayPlan", "DevicePlan", "Recommendation", "heat_pump_request", "plan_day"]
+__all__ = [
+    "STRATEGIES",
+    "DayPlan",
+    "DevicePlan",
+    "Recommendation",
+    "RecommendationText",
+    "heat_pump_request",
+    "plan_day",
+    "recommendation_text",
+]

@@ -15,12 +15,12 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, delete, func, insert, select, text, update
 
-from luna_core.db.schema import playbook_savings, playbook_schedules
+from luna_core.db.schema import meters, playbook_savings, playbook_schedules
 from luna_core.playbook.inputs import day_bounds
 from luna_core.playbook.recommendations import DevicePlan
 
 SETTLED_KINDS = ("ev", "heat_pump")
-MIN_COVERAGE = 0.9  # share of a day's quarter-hours the meter must have reported
+MIN_COVERAGE = 0.9  # share of a day's reading intervals the meter must have reported
 
 _ACTUAL_SQL = text(
     """
@@ -108,7 +108,10 @@ def realised(
         r.slot: (r.kwh, r.readings)
         for r in connection.execute(_ACTUAL_SQL, {"tenant": tenant_id, "meter": device, "start": start, "end": end})
     }
-    expected = (end - start).total_seconds() / 900
+    interval = connection.execute(
+        select(meters.c.interval_minutes).where(meters.c.tenant_id == tenant_id, meters.c.meter_id == device)
+    ).scalar_one_or_none()
+    expected = (end - start).total_seconds() / (60 * (interval or 15))
     if sum(n for _, n in actual.values()) < MIN_COVERAGE * expected:
         return None
     price = {datetime.fromisoformat(s["start"]): s["price_eur_mwh"] / 1000.0 for s in slots}

@@ -12,6 +12,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
+from luna_core.i18n.message import Message
 from luna_core.playbook.inputs import day_bounds, day_curve, load_day, tenant_zone
 from luna_core.playbook.optimizer import (
     BatteryRequest,
@@ -174,7 +175,7 @@ def simulate(connection: Connection | None, tenant_id: str | None, spec: _Simula
         )
         plan = optimise(request, curve, surplus_array, spec.feed_in_eur_kwh)
         if deadline is not None and deadline > end:
-            plan.notes.append(f"the prices end at {end.isoformat()}, before the deadline: charging is planned by then")
+            plan.notes.append(Message("optimiser.prices_end_early", end=end.isoformat()))
         return plan
     if isinstance(spec, HeatPumpSimulation):
         baseline = _series(spec.baseline_kw, n, "baseline_kw")

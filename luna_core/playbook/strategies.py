@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from luna_core.i18n import Translator
 from luna_core.playbook.conditions import Action, Condition
 
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -77,14 +78,19 @@ class CustomParams(BaseModel):
 
 @dataclass(frozen=True)
 class Strategy:
+    """A built-in strategy; its name and description are ``strategies.<key>.name`` and
+    ``.description`` in the message catalogues."""
+
     key: str
-    name_en: str
-    name_de: str
-    description_en: str
-    description_de: str
     params_model: type[BaseModel]
     condition: dict[str, Any]
     action: dict[str, Any]
+
+    def name(self, translator: Translator) -> str:
+        return translator(f"strategies.{self.key}.name")
+
+    def description(self, translator: Translator) -> str:
+        return translator(f"strategies.{self.key}.description")
 
     def default_params(self) -> dict[str, Any]:
         fields = self.params_model.model_fields
@@ -98,65 +104,36 @@ STRATEGIES: dict[str, Strategy] = {
     for s in (
         Strategy(
             "ev_cheapest_window",
-            "Cheapest-window EV charging",
-            "EV-Laden im günstigsten Zeitfenster",
-            "Charges the cars with the energy they need by the deadline in the cheapest day-ahead hours.",
-            "Lädt die benötigte Energie bis zur Abfahrt in den günstigsten Day-Ahead-Stunden.",
             EvParams,
             {"always": True},
             {"type": "shift_load", "device": "ev", "optimise": True},
         ),
         Strategy(
             "heat_pump_preheat",
-            "Heat-pump pre-heating",
-            "Vorheizen mit der Wärmepumpe",
-            "Heats the building ahead of expensive hours, within the comfort band, so the heat pump rests when "
-            "power is dear.",
-            "Heizt das Gebäude innerhalb des Komfortbands vor teuren Stunden vor, damit die Wärmepumpe pausiert, "
-            "wenn Strom teuer ist.",
             HeatPumpParams,
             {"metric": "price", "op": ">=", "percentile": 75},
             {"type": "shift_load", "device": "heat_pump", "optimise": True},
         ),
         Strategy(
             "peak_shaving",
-            "Peak shaving",
-            "Lastspitzenkappung",
-            "Warns when the forecast load exceeds the contracted peak and, with a battery, discharges to stay below.",
-            "Warnt, wenn die prognostizierte Last die vertragliche Spitze übersteigt, und entlädt mit Batterie, "
-            "um darunter zu bleiben.",
             PeakParams,
             {"metric": "forecast_kw", "op": ">", "param": "contracted_kw"},
             {"type": "cap_demand", "limit_param": "contracted_kw"},
         ),
         Strategy(
             "pv_self_consumption",
-            "PV self-consumption first",
-            "PV-Eigenverbrauch zuerst",
-            "Moves flexible loads into hours of PV surplus: own solar power is cheaper than the grid.",
-            "Verschiebt flexible Lasten in Stunden mit PV-Überschuss: eigener Solarstrom ist günstiger als Netzstrom.",
             PvParams,
             {"metric": "pv_surplus_kw", "op": ">", "param": "min_surplus_kw"},
             {"type": "shift_load", "device": "any"},
         ),
         Strategy(
             "negative_price_alert",
-            "Negative-price alerts",
-            "Warnung bei negativen Preisen",
-            "Tells you when the day-ahead price drops below zero: the hours to run anything that can wait.",
-            "Meldet, wenn der Day-Ahead-Preis unter null fällt: die Stunden für alles, was warten kann.",
             NegativePriceParams,
             {"metric": "price", "op": "<", "param": "threshold_eur_mwh"},
             {"type": "notify"},
         ),
         Strategy(
             "battery_arbitrage",
-            "Battery: charge cheap, use dear",
-            "Batterie: günstig laden, teuer nutzen",
-            "Charges the battery from PV surplus and cheap hours and discharges it into the site's load when "
-            "power is expensive.",
-            "Lädt die Batterie aus PV-Überschuss und in günstigen Stunden und entlädt sie in teuren Stunden in "
-            "den Verbrauch.",
             BatteryParams,
             {"always": True},
             {"type": "charge_battery", "device": "battery", "optimise": True},

@@ -15,14 +15,15 @@ MIN_COMPLETENESS = 0.98
 
 _RECENT_READINGS_SQL = text(
     """
-    SELECT r.meter_id, r.ts, r.kwh, m.max_kw / 4 AS max_kwh
+    SELECT r.meter_id, r.ts, r.kwh, m.max_kw * coalesce(m.interval_minutes, 15) / 60.0 AS max_kwh
     FROM meter_readings r JOIN meters m ON m.tenant_id = r.tenant_id AND m.meter_id = r.meter_id
     WHERE r.tenant_id = :tenant
       AND r.ts >= (SELECT max(ts) FROM meter_readings WHERE tenant_id = :tenant) - make_interval(days => :days)
     """
 )
 
-# Completeness per meter and tenant-local day, over the last complete days only.
+# Completeness per meter and tenant-local day, over the last complete days only; a day expects
+# as many readings as the meter's interval fits into it (a meter not known yet: 15 minutes).
 _COMPLETENESS_SQL = text(
     """
     WITH latest AS (
@@ -31,19 +32,20 @@ _COMPLETENESS_SQL = text(
         SELECT CAST(d AS date) AS day FROM latest,
                generate_series(latest.day - :days, latest.day - 1, interval '1 day') AS d
     ), expected AS (
-        SELECT day,
-               CAST(extract(epoch FROM (CAST(day + 1 AS timestamp) AT TIME ZONE :tz)
-                                     - (CAST(day AS timestamp) AT TIME ZONE :tz)) / 900 AS integer) AS intervals
-        FROM days
+        SELECT m.meter_id, d.day,
+               CAST(extract(epoch FROM (CAST(d.day + 1 AS timestamp) AT TIME ZONE :tz)
+                                     - (CAST(d.day AS timestamp) AT TIME ZONE :tz))
+                    / (60 * coalesce(m.interval_minutes, 15)) AS integer) AS intervals
+        FROM days d CROSS JOIN meters m
+        WHERE m.tenant_id = :tenant
     )
-    SELECT m.meter_id, e.day, e.intervals AS expected, count(r.ts) AS received
-    FROM meters m CROSS JOIN expected e
+    SELECT e.meter_id, e.day, e.intervals AS expected, count(r.ts) AS received
+    FROM expected e
     LEFT JOIN meter_readings r
-           ON r.tenant_id = m.tenant_id AND r.meter_id = m.meter_id
+           ON r.tenant_id = :tenant AND r.meter_id = e.meter_id
           AND r.ts >= CAST(e.day AS timestamp) AT TIME ZONE :tz
           AND r.ts < CAST(e.day + 1 AS timestamp) AT TIME ZONE :tz
-    WHERE m.tenant_id = :tenant
-    GROUP BY m.meter_id, e.day, e.intervals
+    GROUP BY e.meter_id, e.day, e.intervals
     """
 )
 
@@ -82,17 +84,26 @@ def readings_complete(connection: Connection, tenant_id: str, timezone: str) -> 
     )
 
 
+_NEWEST_END_SQL = text(
+    """
+    SELECT max(r.ts + make_interval(mins => coalesce(m.interval_minutes, 15)))
+    FROM meters m, LATERAL (
+        SELECT max(ts) AS ts FROM meter_readings WHERE tenant_id = m.tenant_id AND meter_id = m.meter_id
+    ) r
+    WHERE m.tenant_id = :tenant
+    """
+)
+
+
 def readings_fresh(
     connection: Connection, tenant_id: str, max_age: timedelta, now: datetime | None = None
 ) -> QualityResult:
     import great_expectations.expectations as gxe
 
-    newest = connection.execute(
-        text("SELECT max(ts) FROM meter_readings WHERE tenant_id = :tenant"), {"tenant": tenant_id}
-    ).scalar_one()
+    # The newest reading's interval ends its meter's interval after its start.
+    newest_end = connection.execute(_NEWEST_END_SQL, {"tenant": tenant_id}).scalar_one()
     now = now or datetime.now(UTC)
-    # The newest interval ends 15 minutes after its start.
-    age_hours = None if newest is None else (now - newest - timedelta(minutes=15)).total_seconds() / 3600
+    age_hours = None if newest_end is None else (now - newest_end).total_seconds() / 3600
     frame = pd.DataFrame({"age_hours": [age_hours]}, dtype="float64")
     return validate(
         "readings_freshness",

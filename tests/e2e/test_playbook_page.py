@@ -41,3 +41,39 @@ def test_tomorrows_schedule_and_a_rule_switch(page, world: World, engine):
     page.locator(f'[data-testid="rule-switch-{rule.id}"][aria-checked="false"]').wait_for()
     rules = world.api(world.a_admin, "/playbook/rules")["items"]
     assert [r["enabled"] for r in rules if r["id"] == rule.id] == [False]
+
+
+def test_recommendations_and_strategy_names_read_in_the_dashboards_language(page, world: World, engine):
+    """The server renders recommendations and strategy names in the language the dashboard asks for:
+    switched to German, Home shows the German titles the API renders, never the English ones, and the
+    Playbook page names the strategy in German."""
+    tenant = world.a_admin.tenant_id
+    with tenant_scope(engine, tenant) as connection:
+        rule = create_rule(
+            connection,
+            tenant,
+            name="Cheap hours",
+            strategy="negative_price_alert",
+            params={"threshold_eur_mwh": 4000},  # every hour is "cheap": one window per day
+            actor="e2e",
+        )
+    today = datetime.now(ZoneInfo("Europe/Berlin")).date()
+    for day in (today, today + timedelta(days=1)):  # Home may ask for either
+        assert run_day(engine, tenant, day).planned
+    german = world.api(world.a_customer, "/playbook/recommendations", date=today.isoformat(), language="de")
+    english = world.api(world.a_customer, "/playbook/recommendations", date=today.isoformat(), language="en")
+    mine_de = next(r for r in german["items"] if r["rule_id"] == rule.id)
+    mine_en = next(r for r in english["items"] if r["rule_id"] == rule.id)
+    assert mine_de["title"].startswith("Niedrige Preise") and mine_en["title"].startswith("Low prices")
+
+    login(page, world.a_customer)
+    page.get_by_test_id("lang-switch").select_option("de")
+    card = page.get_by_test_id("recommendations")
+    card.get_by_text(mine_de["title"]).wait_for()
+    shown = card.inner_text()
+    assert mine_de["reason"] in shown and mine_en["title"] not in shown and mine_en["reason"] not in shown
+    screenshot(page, "home-recommendations-de")
+
+    page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Playbook").click()
+    page.get_by_test_id("rules").get_by_text("Warnung bei negativen Preisen").first.wait_for()
+    assert "Negative-price alerts" not in page.get_by_test_id("rules").inner_text()

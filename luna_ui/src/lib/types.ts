@@ -219,8 +219,11 @@ export interface Rule {
   updated_at: string;
 }
 
+/** Texts come rendered in the language asked for (?language=); the _en/_de fields are kept for old clients. */
 export interface Strategy {
   key: string;
+  name: string;
+  description: string;
   name_en: string;
   name_de: string;
   description_en: string;
@@ -232,6 +235,9 @@ export interface Recommendation {
   id: string | number;
   rule_id: string | number | null;
   strategy: string;
+  title: string;
+  reason: string;
+  message_key: string;
   title_en: string;
   title_de: string;
   reason_en: string;

@@ -81,8 +81,12 @@ export function Home() {
     `history-${asOf}-${tz}`,
   );
   const recommendations = useApi(
-    () => api.get<{ date: string; items: Recommendation[] }>("/playbook/recommendations", { date: isoDate(new Date(), tz) }),
-    `recs-${tz}`,
+    () =>
+      api.get<{ date: string; items: Recommendation[] }>("/playbook/recommendations", {
+        date: isoDate(new Date(), tz),
+        language: lang,
+      }),
+    `recs-${tz}-${lang}`,
   );
 
   const cutoff = useMemo(() => {
@@ -245,10 +249,10 @@ export function Home() {
               {recs.map((r) => (
                 <li key={r.id} className="rounded-lg border border-line bg-raised p-3">
                   <div className="flex items-start justify-between gap-2">
-                    <div className="font-medium">{lang === "de" ? r.title_de : r.title_en}</div>
+                    <div className="font-medium">{r.title}</div>
                     <Badge tone="good">{t("home.saving", { value: fmtEur(r.saving_eur, locale) })}</Badge>
                   </div>
-                  <p className="mt-1 text-sm text-muted">{lang === "de" ? r.reason_de : r.reason_en}</p>
+                  <p className="mt-1 text-sm text-muted">{r.reason}</p>
                   <p className="mt-2 text-xs text-muted">
                     {fmtTime(r.starts_at, locale, tz)}–{fmtTime(r.ends_at, locale, tz)}
                   </p>

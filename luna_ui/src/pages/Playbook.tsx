@@ -50,7 +50,7 @@ export default function PlaybookPage() {
   const tomorrow = isoDate(zonedMidnight(new Date(), tz, 1), tz);
   const schedule = useApi(() => api.get<Schedule>("/playbook/schedule", { date: tomorrow }), `schedule-${tomorrow}`);
   const rules = useApi(() => api.get<Page<Rule>>("/playbook/rules", { limit: 200 }), "rules");
-  const strategies = useApi(() => api.get<Strategy[]>("/playbook/strategies"), "strategies");
+  const strategies = useApi(() => api.get<Strategy[]>("/playbook/strategies", { language: lang }), `strategies-${lang}`);
   const savings = useApi(() => api.get<Savings>("/playbook/savings", { granularity: "month" }), "savings");
   const [edited, setEdited] = useState<Record<string, Rule>>({});
 
@@ -70,7 +70,7 @@ export default function PlaybookPage() {
 
   const strategyName = (key: string) => {
     const found = strategies.data?.find((s) => s.key === key);
-    return found ? (lang === "de" ? found.name_de : found.name_en) : key;
+    return found ? found.name : key;
   };
 
   return (

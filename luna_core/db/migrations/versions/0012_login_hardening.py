@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import context, op
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
