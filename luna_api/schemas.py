@@ -296,9 +296,18 @@ class RequestOut(BaseModel):
 
 
 class ComponentStatus(BaseModel):
-    name: str
+    name: str = Field(
+        description="database, vector_store, model_registry, embedding_model, chat_model, tika, mqtt, "
+        "dagster, redis (when configured), api"
+    )
     ok: bool
-    detail: str
+    target: str | None = Field(
+        None,
+        description="what was asked: URL, host:port or database (never a password); 'in-process' when there is "
+        "nothing to reach; null for tenant admins (the platform's addresses are for platform admins)",
+    )
+    detail: str = Field(description="what the answer was, or why the component counts as down")
+    latency_ms: float | None = Field(None, description="time to the answer; null when nothing was reached")
     version: str | None = None
 
 

@@ -28,8 +28,10 @@ def settings_with_database() -> Settings:
     from luna_core.db.embedded import with_database
 
     settings = with_database(get_settings())
+    if settings.database_url is None:  # the application role only (the API in production): no owner here
+        return settings
     if not os.environ.get("LUNA_DATABASE_URL"):
-        os.environ["LUNA_DATABASE_URL"] = settings.database_url or ""
+        os.environ["LUNA_DATABASE_URL"] = settings.database_url
         get_settings.cache_clear()
     os.environ.setdefault("LUNA_DAGSTER_DATABASE_URL", settings.dagster_url().render_as_string(hide_password=False))
     return settings

@@ -30,6 +30,7 @@ from luna_cli.demo_playbook import ensure_demo_rules
 from luna_cli.materialize import REPO_ROOT, dagster_instance, materialize_everything
 from luna_core.db import migrate
 from luna_core.db.engine import app_engine, owner_engine
+from luna_core.knowledge.service import prepare_index
 from luna_core.landing import drop_file
 from luna_core.simulation.meters import simulate_site
 from luna_core.simulation.registry import register_site
@@ -41,6 +42,7 @@ def run_demo(days: int, serve: bool, port: int, progress: Callable[[], Progress]
     settings = settings_with_database()
     console.print(f"database: {settings.owner_url().render_as_string(hide_password=True)}")
     migrate.upgrade(owner_engine(settings), settings.app_db_role)
+    prepare_index(settings)
     engine = app_engine(settings)
     existing = {t.id for t in list_tenants(engine)}
     end = _floor_quarter(datetime.now(UTC))

@@ -46,15 +46,26 @@ def _progress() -> Progress:
 @db_app.command("upgrade")
 @one_line_errors
 def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
-    """Apply migrations (creates the app role and row-level security policies)."""
+    """Apply migrations (creates the app role and row-level security policies) and set up the pgvector index."""
     from luna_core.db import migrate
     from luna_core.db.engine import owner_engine
+    from luna_core.knowledge.errors import ServiceUnavailable
+    from luna_core.knowledge.service import prepare_index
 
     settings = settings_with_database()
     migrate.upgrade(owner_engine(settings), settings.app_db_role, revision)
     if settings.app_db_password:
         migrate.set_role_password(owner_engine(settings), settings.app_db_role, settings.app_db_password)
+    if settings.dagster_database_url and migrate.ensure_database_owner(owner_engine(settings), settings.dagster_url()):
+        console.print(f"Dagster's run storage belongs to role {settings.dagster_url().username}")
     console.print(f"database at revision {migrate.current_revision(owner_engine(settings))}")
+    try:
+        prepare_index(settings)
+    except ServiceUnavailable as error:
+        hint = "LUNA_VECTOR_DATABASE_URL: a PostgreSQL with pgvector, or LUNA_VECTOR_BACKEND=qdrant"
+        raise ValueError(f"{error} ({hint})") from None
+    if settings.vector_backend == "pgvector":
+        console.print("pgvector index ready for role " + str(settings.vector_url().username))
 
 
 @db_app.command("downgrade")

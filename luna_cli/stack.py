@@ -38,8 +38,13 @@ PUBLISHED_SERVICES = {"api", "dagster-webserver", "grafana", "mosquitto", "fluen
 _VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
 
 
-def generate_secrets(directory: Path, db_host: str = "db", db_user: str = "luna") -> dict[str, Path]:
-    """Random secrets for one stack, one file each (mode 600); existing files are kept."""
+def generate_secrets(
+    directory: Path, db_host: str = "db", db_user: str = "luna", app_role: str = "luna_app"
+) -> dict[str, Path]:
+    """Random secrets for one stack, one file each (mode 600); existing files are kept. The owner's
+    URL (``LUNA_DATABASE_URL``) is for migrations and Dagster only; the application connects with
+    ``LUNA_APP_DATABASE_URL`` (the app role), and Dagster's run storage has a role of its own that
+    ``luna db upgrade`` creates from ``LUNA_DAGSTER_DATABASE_URL``."""
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
 
@@ -53,9 +58,11 @@ def generate_secrets(directory: Path, db_host: str = "db", db_user: str = "luna"
 
     password = value("postgres_password", lambda: secrets.token_urlsafe(32))
     server = f"{db_user}:{password}@{db_host}:5432"
-    value("LUNA_APP_DB_PASSWORD", lambda: secrets.token_urlsafe(32))
+    app_password = value("LUNA_APP_DB_PASSWORD", lambda: secrets.token_urlsafe(32))
     value("LUNA_DATABASE_URL", lambda: f"postgresql://{server}/luna")
-    value("LUNA_DAGSTER_DATABASE_URL", lambda: f"postgresql+psycopg2://{server}/dagster")
+    value("LUNA_APP_DATABASE_URL", lambda: f"postgresql://{app_role}:{app_password}@{db_host}:5432/luna")
+    dagster = f"luna_dagster:{secrets.token_urlsafe(32)}@{db_host}:5432"
+    value("LUNA_DAGSTER_DATABASE_URL", lambda: f"postgresql+psycopg2://{dagster}/dagster")
     value("mlflow_backend_uri", lambda: f"postgresql://{server}/mlflow")
     value("LUNA_JWT_SECRET", lambda: secrets.token_urlsafe(48))
     value("LUNA_STORAGE_KEY", new_key_spec)

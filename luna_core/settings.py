@@ -160,12 +160,22 @@ class Settings(BaseSettings):
     ollama_embed_model: str = Field("nomic-embed-text", description="Ollama embedding model")
     vector_backend: Literal["pgvector", "qdrant"] = Field("pgvector", description="vector index: pgvector | qdrant")
     vector_database_url: str | None = Field(
-        None, description="PostgreSQL with the vector extension for the pgvector index; default: database_url"
+        None,
+        description="PostgreSQL with the vector extension for the pgvector index, as its owner (`luna db upgrade` "
+        "and the Dagster rebuild only); default: database_url",
+    )
+    vector_app_database_url: str | None = Field(
+        None,
+        description="the pgvector index as the application role (searches, writes); default: vector_database_url "
+        "with app_db_role, else app_database_url",
     )
     qdrant_url: str | None = Field(None, description="Qdrant server; unset = qdrant-client local mode under data_dir")
     knowledge_collection: str = Field("luna_knowledge", description="alias (Qdrant) / view (pgvector) of the index")
     chunk_tokens: int = Field(400, ge=32, le=8192, description="token budget of one chunk (capped by the model)")
     chunk_overlap_tokens: int = Field(60, ge=0, le=1024, description="tokens repeated from the previous chunk")
+    status_timeout_seconds: float = Field(
+        2.0, gt=0, le=30, description="longest wait for one component's answer in /admin/status"
+    )
     search_exact_below: int = Field(
         500, ge=0, description="pgvector: tenants with fewer chunks are searched exactly (no HNSW)"
     )
@@ -203,7 +213,9 @@ class Settings(BaseSettings):
                 raise ValueError(f"{network!r} is no network: write e.g. 10.0.0.0/8,127.0.0.1") from error
         return value
 
-    @field_validator("database_url", "app_database_url", "dagster_database_url", "vector_database_url")
+    @field_validator(
+        "database_url", "app_database_url", "dagster_database_url", "vector_database_url", "vector_app_database_url"
+    )
     @classmethod
     def _must_be_postgres(cls, value: str | None) -> str | None:
         if value is not None and not make_url(value).drivername.startswith("postgresql"):
@@ -215,10 +227,20 @@ class Settings(BaseSettings):
         return self.storage_dir or self.data_dir / "storage"
 
     def vector_url(self) -> URL:
-        """The pgvector index's database (owner rights: it creates the extension and swaps tables)."""
+        """The pgvector index as the application role: rows only, under row-level security."""
+        if self.vector_app_database_url:
+            return _with_driver(make_url(self.vector_app_database_url), "psycopg")
+        if self.vector_database_url:
+            owner = _with_driver(make_url(self.vector_database_url), "psycopg")
+            return owner.set(username=self.app_db_role, password=self.app_db_password)
+        return self.app_url()
+
+    def vector_owner_url(self) -> URL | None:
+        """The pgvector index's owner (extension, tables, blue/green swaps), for `luna db upgrade` and
+        Dagster's rebuild; None where no owner is configured (the API in production)."""
         if self.vector_database_url:
             return _with_driver(make_url(self.vector_database_url), "psycopg")
-        return self.owner_url()
+        return self.owner_url() if self.database_url else None
 
     @property
     def dagster_home(self) -> Path:

@@ -45,10 +45,11 @@ class LunaResource(ConfigurableResource):
         return inbox_dir(self.settings(), tenant_id)
 
     def knowledge(self):
-        """Tika, the embedder and the vector index, built once per configuration in this process."""
+        """Tika, the embedder and the vector index, built once per configuration in this process; Dagster
+        is the owner-side path, so the index may rebuild (blue/green) with owner rights."""
         from luna_core.knowledge.service import knowledge_for
 
-        return knowledge_for(self.settings())
+        return knowledge_for(self.settings(), maintenance=True)
 
     def registry(self):
         """The MLflow model registry (imported on first use: MLflow takes a second to import)."""

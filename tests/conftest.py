@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 
 from luna_core.db import migrate
 from luna_core.db.engine import app_engine, dispose_all, owner_engine
+from luna_core.knowledge.service import prepare_index
 from luna_core.settings import Settings
 from luna_core.tenants import create_tenant
 
@@ -78,6 +79,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, vector_database_url: str)
         _env_file=None,
     )
     migrate.upgrade(owner_engine(settings), settings.app_db_role)
+    prepare_index(settings)
     yield settings
     drop_database(name)
 

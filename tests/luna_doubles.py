@@ -3,7 +3,7 @@
 ``FixedPassagesRetriever`` is a test double of our own ``luna_core.luna.Retriever`` interface over
 a fixed passage list per tenant (the real hybrid search lives in the knowledge package; the
 integrator adds end-to-end tests with it). ``OllamaStandIn`` is a small HTTP server that speaks
-Ollama's ``/api/chat`` (and ``/api/version``) as the official ``ollama`` client expects it, so the
+Ollama's ``/api/chat`` (and ``/api/version``, ``/api/tags``) as the official ``ollama`` client expects it, so the
 real client is tested over real HTTP: no Ollama binary exists in any registry.
 """
 
@@ -60,13 +60,15 @@ Reply = Callable[[dict[str, Any]], str]
 
 class OllamaStandIn:
     """Ollama's chat API on a free local port: records each request body and answers with
-    ``reply(request)``. Unknown models get Ollama's 404 ``{"error": "model ... not found"}``;
-    ``stream: true`` gets newline-delimited JSON chunks like the real server."""
+    ``reply(request)``; ``GET /api/tags`` lists ``models`` as pulled (tagged names, as Ollama shows
+    them). Unknown models get Ollama's 404 ``{"error": "model ... not found"}``; ``stream: true``
+    gets newline-delimited JSON chunks like the real server."""
 
     def __init__(self, reply: Reply, models: tuple[str, ...] = ("llama3.1:8b",)):
         self.reply = reply
         self.models = models
         self.requests: list[dict[str, Any]] = []
+        self.gets: list[str] = []
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -74,8 +76,11 @@ class OllamaStandIn:
                 pass
 
             def do_GET(self) -> None:
+                stand_in.gets.append(self.path)
                 if self.path == "/api/version":
                     self._json(200, {"version": "0.6.0"})
+                elif self.path == "/api/tags":
+                    self._json(200, {"models": [_tag(name) for name in stand_in.models]})
                 else:
                     self._json(404, {"error": "not found"})
 
@@ -147,3 +152,16 @@ def _chat_response(model: str, content: str, done: bool) -> dict[str, Any]:
             "eval_duration": 800_000_000,
         }
     return response
+
+
+def _tag(name: str) -> dict[str, Any]:
+    """One entry of Ollama's ``GET /api/tags``: the name always carries its tag (``:latest`` when none)."""
+    tagged = name if ":" in name else f"{name}:latest"
+    return {
+        "name": tagged,
+        "model": tagged,
+        "modified_at": "2026-11-30T09:12:44.123456789Z",
+        "size": 274302450,
+        "digest": "0a109f422b47e3a30ba2b10eca18548e944e8a23073ee3f3e947efcf3c45e59f",
+        "details": {"format": "gguf", "family": "nomic-bert", "parameter_size": "137M", "quantization_level": "F16"},
+    }

@@ -66,7 +66,7 @@ def test_qdrant_backend_in_local_mode(engine, settings, tenant_factory, tmp_path
 
 
 def test_pgvector_rebuild_loses_no_concurrent_search(engine, settings, tenant_factory):
-    knowledge = knowledge_for(settings)
+    knowledge = knowledge_for(settings, maintenance=True)
     tenant = tenant_factory("bluegreen")
     for name, data in FILES.items():
         document = make.add_document(engine, settings, tenant, name, data)

@@ -5,16 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-import httpx
 import psutil
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import text
 
 from luna_api.deps import AdminCtx, get_settings
 from luna_api.observability import RECENT_ERRORS
 from luna_api.schemas import AuditOut, ComponentStatus, Limit, Offset, Page, StatusOut, page
-from luna_core import __version__, audit
-from luna_core.db import migrate
+from luna_core import audit
+from luna_core.ops.status import check_all
 from luna_core.settings import Settings
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -40,12 +38,10 @@ def audit_log(
 
 @router.get("/status", response_model=StatusOut)
 def status(ctx: AdminCtx, settings: Annotated[Settings, Depends(get_settings)]) -> StatusOut:
-    components = [_database(ctx.db), _dagster(settings)]
-    components += [
-        ComponentStatus(name="vector_store", ok=False, detail="not configured yet (knowledge issue)"),
-        ComponentStatus(name="model_store", ok=False, detail="not configured yet (forecasting issue)"),
-        ComponentStatus(name="api", ok=True, detail="serving", version=__version__),
-    ]
+    """Each component checked for real (see luna_core.ops.status), the host's load, recent errors."""
+    components = [ComponentStatus.model_validate(check, from_attributes=True) for check in check_all(settings)]
+    if not ctx.principal.platform_admin:  # the platform's addresses are for its operators only
+        components = [component.model_copy(update={"target": None}) for component in components]
     disk = psutil.disk_usage(str(settings.data_dir if settings.data_dir.exists() else "/"))
     host = {
         "cpu_percent": psutil.cpu_percent(interval=0.1),
@@ -56,28 +52,3 @@ def status(ctx: AdminCtx, settings: Annotated[Settings, Depends(get_settings)]) 
     errors = RECENT_ERRORS.newest(STATUS_ERRORS, ctx.tenant_id, every_tenant=ctx.principal.platform_admin)
     ctx.audit("status.read")
     return StatusOut(components=components, host=host, errors=errors)
-
-
-def _database(connection) -> ComponentStatus:
-    version = connection.execute(text("SHOW server_version")).scalar_one()
-    revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
-    head = migrate.head_revision()
-    return ComponentStatus(
-        name="database", ok=revision == head, detail=f"schema {revision} (head {head})", version=f"PostgreSQL {version}"
-    )
-
-
-def _dagster(settings: Settings) -> ComponentStatus:
-    url = settings.dagster_webserver_url.rstrip("/") + "/server_info"
-    try:
-        info = httpx.get(url, timeout=1.5).json()
-    except (httpx.HTTPError, ValueError) as error:
-        return ComponentStatus(
-            name="dagster", ok=False, detail=f"unreachable at {settings.dagster_webserver_url}: {type(error).__name__}"
-        )
-    return ComponentStatus(
-        name="dagster",
-        ok=True,
-        detail="webserver reachable",
-        version=str(info.get("dagster_version") or info.get("dagster_webserver_version")),
-    )

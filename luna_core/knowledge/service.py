@@ -35,7 +35,9 @@ class Knowledge:
         }
 
 
-def build_index(settings: Settings) -> VectorIndex:
+def build_index(settings: Settings, maintenance: bool = False) -> VectorIndex:
+    """The vector index as the application role; with ``maintenance`` (Dagster, the CLI) it may use
+    the owner too, for the blue/green rebuild. The API never asks for that."""
     if settings.vector_backend == "qdrant":
         from luna_core.knowledge.index.qdrant import QdrantIndex
 
@@ -44,16 +46,34 @@ def build_index(settings: Settings) -> VectorIndex:
     from luna_core.knowledge.index.pgvector import PgVectorIndex
 
     return PgVectorIndex(
-        settings.vector_url(), alias=settings.knowledge_collection, exact_below=settings.search_exact_below
+        settings.vector_url(),
+        alias=settings.knowledge_collection,
+        exact_below=settings.search_exact_below,
+        owner_url=settings.vector_owner_url() if maintenance else None,
+        connect_timeout=settings.db_connect_timeout_seconds,
     )
+
+
+def prepare_index(settings: Settings) -> None:
+    """Owner side of ``luna db upgrade``: the pgvector index's extension, functions and grants, so
+    the application role can use it. Qdrant needs nothing beforehand."""
+    if settings.vector_backend != "pgvector":
+        return
+    from luna_core.knowledge.index.pgvector import PgVectorIndex
+
+    index = PgVectorIndex(
+        settings.vector_url(), alias=settings.knowledge_collection, owner_url=settings.vector_owner_url()
+    )
+    index.prepare()
+    index.close()
 
 
 _built: dict[tuple, Knowledge] = {}
 _lock = threading.Lock()
 
 
-def knowledge_for(settings: Settings) -> Knowledge:
-    """One ``Knowledge`` per distinct configuration in this process."""
+def knowledge_for(settings: Settings, maintenance: bool = False) -> Knowledge:
+    """One ``Knowledge`` per distinct configuration in this process; ``maintenance`` as in ``build_index``."""
     key = (
         settings.vector_backend,
         settings.vector_url().render_as_string(hide_password=False) if settings.vector_backend == "pgvector" else "",
@@ -64,13 +84,14 @@ def knowledge_for(settings: Settings) -> Knowledge:
         settings.ollama_embed_model,
         settings.tika_url,
         settings.search_exact_below,
+        maintenance and str(settings.vector_owner_url()),
     )
     with _lock:
         if key not in _built:
             _built[key] = Knowledge(
                 settings=settings,
                 embedder=build_embedder(settings.ollama_url, settings.ollama_embed_model),
-                index=build_index(settings),
+                index=build_index(settings, maintenance),
                 tika=backend_for(settings.tika_url),
             )
         return _built[key]

@@ -250,8 +250,10 @@ def test_admin_sees_the_console(page, world: World):
     _nav(page, "Admin console").click()
     status = page.get_by_test_id("admin-status")
     status.wait_for()
-    for component in ("database", "dagster", "api"):
-        assert status.get_by_role("rowheader", name=component).count() == 1
+    for component in ("Database", "Vector index", "Model registry (MLflow)", "MQTT broker", "Dagster", "API"):
+        assert status.get_by_role("rowheader", name=component, exact=True).count() == 1
+    vector_index = status.locator("tr[data-component=vector_store]")
+    assert vector_index.get_by_text("OK", exact=True).count() == 1  # no longer "not configured yet"
     screenshot(page, "console-system")
     page.get_by_role("link", name="Models").click()
     page.get_by_test_id("models").get_by_text(f"luna-{world.a_admin.tenant_id}-load").wait_for()

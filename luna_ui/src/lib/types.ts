@@ -108,10 +108,13 @@ export interface Health {
   version: string;
 }
 
+/** One check of GET /admin/status: what was asked of whom (target: null for tenant admins), and the answer. */
 export interface ComponentStatus {
   name: string;
   ok: boolean;
+  target: string | null;
   detail: string;
+  latency_ms: number | null;
   version: string | null;
 }
 
