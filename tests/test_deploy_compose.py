@@ -39,7 +39,8 @@ SECRETISH = re.compile(r"(?i)(password|secret|token|key)\s*[:=]\s*['\"]?(?!/run/
 SERVER_SETTINGS = sorted(
     name for name in Settings.model_fields if (name.endswith("_url") and "database" not in name) or name == "mqtt_host"
 )
-OUTSIDE_THE_STACK = {"oidc_jwks_url"}
+# public_url is the stack's own address as users reach it (through the proxy), not a server it talks to.
+OUTSIDE_THE_STACK = {"oidc_jwks_url", "public_url"}
 # These watch the application or stand in front of it; nothing in it talks to them.
 WATCHERS = {"prometheus", "grafana", "loki", "fluent-bit", "proxy"}
 OWNER_SIDE = {"migrate", "code-location", "tenant-init"}  # migrations; Dagster runs (the index rebuild)
