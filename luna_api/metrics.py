@@ -47,6 +47,12 @@ def _families() -> dict[str, GaugeMetricFamily]:
         "lag": GaugeMetricFamily(
             "luna_ingest_lag_seconds", "Age of the oldest file waiting in the tenant's landing inbox", labels=["tenant"]
         ),
+        "attention": GaugeMetricFamily(
+            "luna_documents_needing_attention",
+            "Documents whose last processing failed for a reason outside them (stored file missing, storage key, "
+            "vector store down); they answer from their last index until a retry succeeds",
+            labels=["tenant"],
+        ),
         "runs": GaugeMetricFamily("luna_dagster_runs", "Dagster runs in the run storage by status", labels=["status"]),
         "failed": GaugeMetricFamily(
             "luna_dagster_failed_runs_last_hour", "Dagster runs that failed within the last hour", labels=["job"]
@@ -109,6 +115,7 @@ class LunaCollector(Collector):
                     f["ingest"].add_metric([t.tenant_id], t.last_ingest)
                 f["pending"].add_metric([t.tenant_id], t.pending_files)
                 f["lag"].add_metric([t.tenant_id], t.oldest_pending_age)
+                f["attention"].add_metric([t.tenant_id], t.documents_needing_attention)
             f["up"].add_metric(["luna_db"], 1)
         except Exception as error:  # a scrape must still answer: report the source as down
             log.warning("metrics: tenant figures unavailable: %s", type(error).__name__)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from luna_core.db import migrate
 from luna_core.db.engine import app_engine, dispose_all, owner_engine
 from luna_core.settings import Settings
+from luna_core.storage.keys import create_dev_key
 from luna_core.tenants import create_tenant
 
 SERVER_URL = os.environ.get("LUNA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -69,6 +70,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory, vector_database_url: str)
     name = f"luna_test_{uuid.uuid4().hex[:8]}"
     url = create_database(name)
     data_dir = tmp_path_factory.mktemp("luna-data")
+    # What `luna demo`'s first set-up does: a development storage key under the data directory
+    # (nothing else creates one; every process of the session, Dagster's included, reads it).
+    create_dev_key(data_dir)
     settings = Settings(
         database_url=url,
         data_dir=data_dir,
