@@ -327,7 +327,8 @@ def _reject(engine: Engine, knowledge: Knowledge, tenant_id: str, held: Claim, e
 
 def _needs_attention(engine: Engine, tenant_id: str, held: Claim, code: str, reason: str, detail: str) -> Status:
     """Something outside the document failed: it keeps what it had, says why, and is retried."""
-    log.warning("document %s of %s needs attention: %s (%s)", held.document_id, tenant_id, reason, detail)
+    more = f" ({detail})" if detail != reason else ""
+    log.warning("document %s of %s needs attention: %s%s", held.document_id, tenant_id, reason, more)
     try:
         with tenant_scope(engine, tenant_id) as connection:
             claims.hold(connection, tenant_id, held)
