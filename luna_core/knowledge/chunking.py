@@ -154,26 +154,35 @@ def chunk_blocks(
         current = tail
 
     def add(piece: _Piece) -> None:
-        if current and used() + piece.tokens > budget():
-            flush(keep_overlap=True)
-            while current and used() + piece.tokens > budget():
-                current.pop(0)
-        current.append(piece)
+        queue = [piece]
+        while queue:
+            next_piece = queue.pop(0)
+            if current and used() + next_piece.tokens > budget():
+                flush(keep_overlap=True)
+                if carry:  # pieces the flush left over come first, in their order
+                    queue[:0] = [*carry, next_piece]
+                    carry.clear()
+                    continue
+                while current and used() + next_piece.tokens > budget():
+                    current.pop(0)
+            current.append(next_piece)
+
+    def flush_all() -> None:
+        nonlocal current, carry
+        flush(keep_overlap=False)
+        while carry:  # only after a flush that had to leave pieces over
+            current, carry = carry, []
+            flush(keep_overlap=False)
 
     for block in blocks:
         if block.is_heading:
-            flush(keep_overlap=False)
+            flush_all()
             heading = _fit(block.text[:300], count, max_tokens // HEADING_SHARE)
             heading_tokens = count(heading)
             continue
         for piece in _pieces(block, count, budget() - 1):
             add(piece)
-            while carry:
-                add(carry.pop(0))
-    flush(keep_overlap=False)
-    while carry:  # only after a last flush that had to leave pieces over
-        current, carry = carry, []
-        flush(keep_overlap=False)
+    flush_all()
     return chunks
 
 

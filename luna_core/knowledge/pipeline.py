@@ -55,7 +55,7 @@ from luna_core.knowledge.reconcile import (
 from luna_core.knowledge.service import Knowledge
 
 log = logging.getLogger(__name__)
-EMBED_BATCH = 32
+EMBED_BATCH = 8  # the claim is renewed and the time limit checked after each batch
 
 __all__ = [
     "IndexAudit",
