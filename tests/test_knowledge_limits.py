@@ -126,13 +126,14 @@ def test_processing_time_per_document_is_bounded(engine, settings, tenant_factor
     # About 80 chunks of different sentences: more than half a second of work anywhere.
     text = " ".join(f"Satz Nummer {n} handelt von Strom." for n in range(3_000))
     big = make.add_document(engine, settings, tenant, "big.txt", text.encode())
-    small = make.add_document(engine, settings, tenant, "small.txt", make.TEXT.encode())
-    outcome = pipeline.process_queued(engine, bounded, tenant)
-    assert outcome.indexed == [small] and list(outcome.failed) == [big]
+    assert pipeline.process_document(engine, bounded, tenant, big) == "failed"
     row = make.status_of(engine, tenant, big)
     assert row.status == "failed" and "LUNA_DOCUMENT_TIMEOUT_SECONDS" in row.error and row.error_code == "timeout"
     assert row.chunk_count == 0 and not files.exists(settings, tenant, big)
     assert all(doc != big for _, doc in bounded.index.points(tenant))
+    # The worker is free for the next document at once.
+    small = make.add_document(engine, settings, tenant, "small.txt", make.TEXT.encode())
+    assert pipeline.process_document(engine, knowledge_for(settings), tenant, small) == "indexed"
 
 
 def test_chunking_a_huge_word_never_holds_the_model_for_long():

@@ -124,7 +124,7 @@ def test_vector_store_outage_leaves_a_new_document_answering_from_the_record_unt
     first = make.add_document(engine, settings, tenant, "ratgeber.pdf", make.pdf_bytes())
     assert pipeline.process_document(engine, down, tenant, first) == "needs_attention"
     row = make.status_of(engine, tenant, first)
-    assert row.error_code == "index_unavailable" and "pgvector database unreachable" in row.error
+    assert row.error_code == "index_pending" and "pgvector database unreachable" in row.error
     assert row.chunk_count == 2 and row.retry_at is not None and row.claim_token is None
     # Searches keep answering from the record's embeddings while the index is down.
     hits = hybrid_search(engine, down, tenant, "Wann ist die Wärmepumpe günstig?")

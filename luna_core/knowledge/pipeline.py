@@ -285,7 +285,7 @@ def _publish(
             # A first index of this document: the record answers searches while the store is down.
             reason = f"{index_error}; its chunks answer from the record until the vector store is back"
             status = ("needs_attention", reason)
-            values.update(status="needs_attention", error=reason[:2000], error_code=index_error.code)
+            values.update(status="needs_attention", error=reason[:2000], error_code="index_pending")
             values["retry_at"] = claims.retry_later()
         store.update_document(connection, tenant_id, document.id, **values)
     if removed:

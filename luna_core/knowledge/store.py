@@ -265,7 +265,7 @@ def promote_index_waiting(
         .where(
             documents.c.tenant_id == tenant_id,
             documents.c.status == "needs_attention",
-            documents.c.error_code == "index_unavailable",
+            documents.c.error_code == "index_pending",
             documents.c.id.notin_(list(busy)),
             ~pending.exists(),
         )
