@@ -273,8 +273,9 @@ def _publish(
             # The live chunks and their vectors stay as they are: the switch waits for the index.
             raise index_error
         store.store_embeddings(connection, tenant_id, embedder.model, fresh)
+        dim = int(points[0].vector.shape[-1]) if points else embedder.dim  # no probe of a server for it
         removed = store.replace_chunks(
-            connection, tenant_id, document, chunks, embedder.model, embedder.dim, indexed=index_error is None
+            connection, tenant_id, document, chunks, embedder.model, dim, indexed=index_error is None
         )
         values = {**metadata, **claims.RELEASED}
         if index_error is None:
