@@ -43,7 +43,7 @@ from sensors.requests import outbox_sensor, request_failed, request_succeeded
 from tests import documents as make
 
 ROOT = Path(__file__).resolve().parents[1]
-QUESTIONS = ["When does the heat pump run cheapest?", "How does a battery lower the monthly peak?"]
+QUESTIONS = ["Wann läuft die Wärmepumpe am günstigsten?", "How does a battery lower the monthly peak?"]
 
 
 def _resource(settings, data_dir: Path | None = None) -> LunaResource:
