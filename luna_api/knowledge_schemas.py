@@ -15,8 +15,14 @@ class DocumentOut(BaseModel):
     content_type: str
     size_bytes: int
     sha256: str
-    status: Literal["queued", "processing", "indexed", "failed"]
+    status: Literal["queued", "processing", "indexed", "needs_attention", "failed"] = Field(
+        description="queued -> processing -> indexed; needs_attention: the last attempt failed for a reason "
+        "outside the document (error says which), its last index still answers and it is retried "
+        "(retry_at) or reindexed; failed: the file itself can never be indexed, nothing of it is kept"
+    )
     error: str | None
+    error_code: str | None = Field(None, description="machine-readable reason (file_missing, storage_key, ...)")
+    retry_at: datetime | None = Field(None, description="when a document needing attention is tried again")
     pages: int | None
     language: str | None
     author: str | None

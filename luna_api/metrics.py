@@ -50,6 +50,12 @@ def _families(tenant_labels: bool = True) -> dict[str, GaugeMetricFamily]:
         "lag": GaugeMetricFamily(
             "luna_ingest_lag_seconds", "Age of the oldest file waiting in the tenant's landing inbox", labels=per_tenant
         ),
+        "attention": GaugeMetricFamily(
+            "luna_documents_needing_attention",
+            "Documents whose last processing failed for a reason outside them (stored file missing, storage key, "
+            "vector store down); they answer from their last index until a retry succeeds",
+            labels=per_tenant,
+        ),
         "runs": GaugeMetricFamily("luna_dagster_runs", "Dagster runs in the run storage by status", labels=["status"]),
         "failed": GaugeMetricFamily(
             "luna_dagster_failed_runs_last_hour", "Dagster runs that failed within the last hour", labels=["job"]
@@ -115,6 +121,7 @@ class LunaCollector(Collector):
                         f["ingest"].add_metric([t.tenant_id], t.last_ingest)
                     f["pending"].add_metric([t.tenant_id], t.pending_files)
                     f["lag"].add_metric([t.tenant_id], t.oldest_pending_age)
+                    f["attention"].add_metric([t.tenant_id], t.documents_needing_attention)
             else:
                 _add_aggregated(f, figures, now)
             f["up"].add_metric(["luna_db"], 1)
@@ -151,6 +158,7 @@ def _add_aggregated(f: dict[str, GaugeMetricFamily], figures: list, now: float) 
         f["ingest"].add_metric([], min(ingests))
     f["pending"].add_metric([], sum(t.pending_files for t in figures))
     f["lag"].add_metric([], max((t.oldest_pending_age for t in figures), default=0.0))
+    f["attention"].add_metric([], sum(t.documents_needing_attention for t in figures))
 
 
 COLLECTOR = LunaCollector()

@@ -1,6 +1,9 @@
-"""Documents per tenant: claim the queued uploads, chunk and embed them into the record, and make
-the vector index equal to the record. The API's background task runs the same core pipeline for a
-fresh upload; these assets are the batch path, the retry path and the reconciliation."""
+"""Documents per tenant: claim the ones due, process and publish them, and make the vector index
+equal to the record. The API's background task runs the same core pipeline for a fresh upload; a
+claim keeps the two off each other's documents. These assets are the batch path, the retry path
+(dead workers, documents needing attention) and the reconciliation."""
+
+import uuid
 
 from dagster import AssetExecutionContext, Config, Failure, MaterializeResult, MetadataValue, asset
 from pydantic import Field
@@ -9,7 +12,7 @@ from sqlalchemy import func, select
 from luna_assets.partitions import tenants_partitions
 from luna_core.db.schema import documents as documents_table
 from luna_core.db.tenancy import tenant_scope
-from luna_core.knowledge import pipeline, store
+from luna_core.knowledge import pipeline
 from luna_core.knowledge.errors import ServiceUnavailable
 from luna_core.tenants import list_tenants
 from resources import LunaResource
@@ -29,47 +32,67 @@ class DocumentsConfig(Config):
     reprocess_all: bool = Field(
         False, description="queue every indexed document again first (a reindex from Luna's feedback signals)"
     )
+    document_ids: list[str] = Field(
+        default_factory=list,
+        description="documents a request asked for: retried now even if they wait for a later retry",
+    )
+
+
+def _owner(context: AssetExecutionContext) -> str:
+    """The run holds the claims: its ``documents`` step takes them, ``document_chunks`` works them."""
+    return f"dagster:{context.run_id}"
 
 
 @asset(
     partitions_def=tenants_partitions,
     group_name="knowledge",
     kinds={"postgres"},
-    description="The tenant's uploaded documents: queued ones (and ones a dead worker left) are claimed "
-    "for processing.",
+    description="The tenant's uploaded documents: the ones due (queued, left by a dead worker, or needing "
+    "attention and due for a retry) are claimed by this run; ones another worker holds are left to it.",
 )
 def documents(context: AssetExecutionContext, config: DocumentsConfig, luna: LunaResource) -> MaterializeResult:
     tenant = context.partition_key
-    claimed = pipeline.claim(luna.engine(), tenant, reprocess_all=config.reprocess_all)
+    wanted = [uuid.UUID(d) for d in config.document_ids]
+    claimed = pipeline.claim(luna.engine(), tenant, _owner(context), config.reprocess_all, wanted)
     return MaterializeResult(metadata={"claimed": len(claimed), **_status_counts(luna, tenant)})
 
 
 @asset(
     partitions_def=tenants_partitions,
     group_name="knowledge",
-    kinds={"tika", "postgres"},
+    kinds={"tika", "postgres", "pgvector", "qdrant"},
     deps=[documents],
-    description="Checked, extracted (Apache Tika), chunked by headings and paragraphs and embedded into the "
-    "record; embeddings are cached by chunk content, so unchanged text is never embedded twice.",
+    description="Each document this run claimed: checked, extracted (Apache Tika), chunked by headings and "
+    "paragraphs, embedded (cached by chunk content, so unchanged text is never embedded twice) and published "
+    "blue/green: the new vectors beside the live ones, then the record switches. A file that can never be "
+    "indexed fails; anything outside the document (its stored file missing, the storage key, the vector store "
+    "or embedding server) leaves its last index answering, marks it as needing attention and fails the run.",
 )
 def document_chunks(context: AssetExecutionContext, luna: LunaResource) -> MaterializeResult:
     tenant = context.partition_key
     engine = luna.engine()
-    with tenant_scope(engine, tenant) as connection:
-        todo = store.unchunked(connection, tenant)
-    outcome = pipeline.prepare_documents(engine, luna.knowledge(), tenant, todo)
+    claimed = pipeline.claimed(engine, tenant, _owner(context))
+    outcome = pipeline.process_claims(engine, luna.knowledge(), tenant, claimed)
     for document_id, reason in outcome.failed.items():
         context.log.warning(f"document {document_id} failed: {reason}")
-    return MaterializeResult(
-        metadata={
-            "chunked": len(outcome.chunked),
-            "failed": len(outcome.failed),
-            "requeued": len(outcome.requeued),
-            "embedded": outcome.embedded,
-            "embeddings_cached": outcome.cached,
-            "failures": MetadataValue.json({str(k): v for k, v in outcome.failed.items()}),
-        }
-    )
+    metadata = {
+        "claimed": len(claimed),
+        "indexed": len(outcome.indexed),
+        "failed": len(outcome.failed),
+        "needs_attention": len(outcome.attention),
+        "taken_over": len(outcome.lost),
+        "embedded": outcome.embedded,
+        "embeddings_cached": outcome.cached,
+        "failures": MetadataValue.json({str(k): v for k, v in outcome.failed.items()}),
+        "attention": MetadataValue.json({str(k): v for k, v in outcome.attention.items()}),
+    }
+    if outcome.attention:
+        reasons = "; ".join(f"{k}: {v}" for k, v in list(outcome.attention.items())[:5])
+        raise Failure(
+            f"{len(outcome.attention)} document(s) need attention (their last index still answers): {reasons}",
+            metadata=metadata,
+        )
+    return MaterializeResult(metadata=metadata)
 
 
 @asset(
@@ -78,19 +101,15 @@ def document_chunks(context: AssetExecutionContext, luna: LunaResource) -> Mater
     kinds={"pgvector", "qdrant"},
     deps=[document_chunks],
     description="The vector index holds exactly the record's chunks of the tenant: missing ones upserted from "
-    "the recorded embeddings, points without a chunk removed; processed documents become indexed. If the "
-    "vector store is down the documents go back to queued and the run fails (the retry sensor tries again).",
+    "the recorded embeddings, points without a chunk removed (documents another worker is publishing are left "
+    "to it); documents that waited only for the vector store become indexed. The run fails if the store is down.",
 )
 def knowledge_index(context: AssetExecutionContext, luna: LunaResource) -> MaterializeResult:
     tenant = context.partition_key
-    engine = luna.engine()
     try:
-        report = pipeline.sync_index(engine, luna.knowledge(), tenant)
+        report = pipeline.sync_index(luna.engine(), luna.knowledge(), tenant)
     except ServiceUnavailable as error:
-        with tenant_scope(engine, tenant) as connection:
-            waiting = store.documents_in(connection, tenant, "processing")
-        pipeline.requeue(engine, tenant, waiting, error)
-        raise Failure(f"vector store unavailable, {len(waiting)} documents back in the queue: {error}") from None
+        raise Failure(f"vector store unavailable, the index is reconciled by the next run: {error}") from None
     return MaterializeResult(
         metadata={
             "upserted": report.upserted,

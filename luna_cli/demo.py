@@ -32,9 +32,12 @@ from luna_core.db import migrate
 from luna_core.db.engine import app_engine, owner_engine
 from luna_core.knowledge.service import prepare_index
 from luna_core.landing import drop_file
+from luna_core.settings import Settings
 from luna_core.simulation.meters import simulate_site
 from luna_core.simulation.registry import register_site
 from luna_core.simulation.sites import DEMO_SITES
+from luna_core.storage import StorageKeyError, blob_store
+from luna_core.storage.keys import create_dev_key, dev_key_path
 from luna_core.tenants import list_tenants
 
 
@@ -59,6 +62,7 @@ def run_demo(days: int, serve: bool, port: int, progress: Callable[[], Progress]
             bar.advance(task)
     tenant_ids = [s.tenant_id for s in DEMO_SITES]
     rules = ensure_demo_rules(engine, tenant_ids)
+    _ensure_storage_key(settings)
     for added in add_demo_documents(engine, settings, tenant_ids):
         console.print(
             f"{added.tenant_id}: {added.added} sample documents queued, {added.already_there} already there; "
@@ -81,22 +85,47 @@ def run_demo(days: int, serve: bool, port: int, progress: Callable[[], Progress]
         _serve(port, api_port)
 
 
+def _ensure_storage_key(settings: Settings) -> None:
+    """The demo's first set-up keeps a development storage key under the data directory (unless
+    LUNA_STORAGE_KEY is set). Never on a later run that finds files but no key: a new key would
+    only hide that this is not the folder they were stored with."""
+    if settings.storage_key:
+        return
+    if not dev_key_path(settings.data_dir).exists() and any(blob_store(settings).iter_blobs()):
+        raise StorageKeyError(
+            f"{settings.resolved_storage_dir} holds encrypted files but {dev_key_path(settings.data_dir)} is "
+            "missing: set LUNA_STORAGE_KEY to the key they were stored with, or point LUNA_DATA_DIR at their folder"
+        )
+    path, created = create_dev_key(settings.data_dir)
+    if created:
+        console.print(f"storage key for the demo's files created in {path} (keep it: the files need it)")
+
+
+def child_env() -> dict[str, str]:
+    """The environment of every process the demo starts: its absolute paths (Dagster runs with its
+    home as working directory, where a relative LUNA_DATA_DIR would mean another folder)."""
+    from luna_core.settings import child_environment, get_settings
+
+    return {**os.environ, **child_environment(get_settings())}
+
+
 def _serve(port: int, api_port: int) -> None:
     from luna_core.settings import get_settings
 
     settings = get_settings()
     bin_dir = Path(sys.executable).parent
+    env = child_env()
     children: list[subprocess.Popen] = []
     if _reachable(settings.mqtt_host, settings.mqtt_port):
-        children.append(subprocess.Popen([str(bin_dir / "luna"), "ingest-mqtt"]))
-        children.append(subprocess.Popen([sys.executable, "-m", "sim.mqtt_publisher"]))
+        children.append(subprocess.Popen([str(bin_dir / "luna"), "ingest-mqtt"], env=env))
+        children.append(subprocess.Popen([sys.executable, "-m", "sim.mqtt_publisher"], env=env))
         console.print(f"live meters publishing to mqtt://{settings.mqtt_host}:{settings.mqtt_port}, subscriber running")
     else:
         console.print(
             f"[yellow]no MQTT broker at {settings.mqtt_host}:{settings.mqtt_port}[/yellow]: live meters are off "
             "(set LUNA_MQTT_HOST/PORT or start mosquitto); file drops and the hourly schedule still work"
         )
-    children.append(subprocess.Popen([str(bin_dir / "luna"), "api", "--port", str(api_port)]))
+    children.append(subprocess.Popen([str(bin_dir / "luna"), "api", "--port", str(api_port)], env=env))
     console.print(f"[bold]API docs: http://127.0.0.1:{api_port}/docs[/bold]")
     console.print(f"[bold]Dagster UI: http://127.0.0.1:{port}[/bold]  (Ctrl-C stops everything)")
     # A SIGTERM (from a supervisor or `timeout`) stops the children as cleanly as Ctrl-C does.
@@ -104,7 +133,7 @@ def _serve(port: int, api_port: int) -> None:
     dagster = subprocess.Popen(
         [str(bin_dir / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)],
         cwd=os.environ["DAGSTER_HOME"],  # not the repo root: its dagster.yaml there would only confuse Dagster
-        env={**os.environ, "TMPDIR": os.environ.get("TMPDIR", tempfile.gettempdir())},
+        env={**env, "TMPDIR": os.environ.get("TMPDIR", tempfile.gettempdir())},
         # Its own process group: dagster dev starts code servers that must stop with it.
         start_new_session=True,
     )

@@ -91,8 +91,20 @@ def rotate_key() -> None:
 
 
 @storage_app.command("new-key")
-def new_key() -> None:
-    """Print a fresh random key for LUNA_STORAGE_KEY."""
-    from luna_core.storage.keys import new_key_spec
+@one_line_errors
+def new_key(
+    save: bool = typer.Option(
+        False, "--save", help="Keep it as the development key under LUNA_DATA_DIR (never replaces one there)."
+    ),
+) -> None:
+    """Print a fresh random key for LUNA_STORAGE_KEY (or keep one for development with --save)."""
+    from luna_core.settings import get_settings
+    from luna_core.storage.keys import create_dev_key, new_key_spec
 
-    typer.echo(new_key_spec())
+    if not save:
+        typer.echo(new_key_spec())
+        return
+    path, created = create_dev_key(get_settings().data_dir)
+    if not created:
+        raise ValueError(f"{path} exists already; a second key would leave the files stored with it unreadable")
+    console.print(f"development storage key kept in {path} (mode 600); LUNA_STORAGE_KEY, when set, takes precedence")

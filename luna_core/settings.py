@@ -5,14 +5,20 @@ Dev and prod differ only by environment; ``.env.example`` documents each variabl
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
+
+# Every setting that names a file or folder: resolved once, when the settings are read, against the
+# working directory of the process that reads them. Child processes get the absolute values through
+# ``child_environment`` (a relative path would mean another folder in a process with another cwd).
+PATH_SETTINGS = ("data_dir", "storage_dir", "market_csv_path", "pg_bin_dir", "ui_dist_dir")
 
 
 class Settings(BaseSettings):
@@ -179,6 +185,17 @@ class Settings(BaseSettings):
     search_exact_below: int = Field(
         500, ge=0, description="pgvector: tenants with fewer chunks are searched exactly (no HNSW)"
     )
+    document_timeout_seconds: float = Field(
+        900.0, gt=0, description="longest one document may take to process; a longer one is stopped and failed"
+    )
+
+    @model_validator(mode="after")
+    def _absolute_paths(self) -> Settings:
+        for name in PATH_SETTINGS:
+            value = getattr(self, name)
+            if value is not None and not value.is_absolute():
+                self.__dict__[name] = Path(os.path.abspath(value.expanduser()))
+        return self
 
     @field_validator(
         "rate_limit_login_address",
@@ -285,10 +302,23 @@ class Settings(BaseSettings):
         return _with_driver(self.owner_url(), "psycopg2").set(database="dagster")
 
 
+def child_environment(settings: Settings) -> dict[str, str]:
+    """``LUNA_*`` variables for a child process (Dagster, the API, the MQTT subscriber) that make it
+    see the same files as this one, whatever its working directory: the absolute paths, and the
+    ``.env`` file this process read (found relative to its own working directory)."""
+    env = {f"LUNA_{name.upper()}": str(getattr(settings, name)) for name in PATH_SETTINGS if getattr(settings, name)}
+    env_file = Path(os.environ.get("LUNA_ENV_FILE") or ".env")
+    if env_file.is_file():
+        env["LUNA_ENV_FILE"] = os.path.abspath(env_file)
+    return env
+
+
 def _with_driver(url: URL, driver: str) -> URL:
     return url.set(drivername=f"postgresql+{driver}")
 
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings; ``LUNA_ENV_FILE`` names the ``.env`` file (default: ``.env`` in the
+    working directory), so a child started elsewhere reads the same one as its parent."""
+    return Settings(_env_file=os.environ.get("LUNA_ENV_FILE") or ".env")

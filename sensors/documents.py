@@ -1,15 +1,15 @@
-"""Retries documents left in the queue (the vector store or the embedding server was down, or the
-API process died before its background task ran)."""
+"""Retries documents that wait: queued for more than a minute (the API died before its background
+task ran), left in ``processing`` by a worker that died (its claim's lease ran out), or needing
+attention and due for their next retry (the stored file was missing, the vector store was down)."""
 
 import time
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
-from sqlalchemy import func, select
 
 from luna_assets.jobs import knowledge_job
 from luna_assets.partitions import tenants_partitions
-from luna_core.db.schema import documents
 from luna_core.db.tenancy import tenant_scope
+from luna_core.knowledge import claims
 from resources import LunaResource
 
 RETRY_AFTER_SECONDS = 60
@@ -21,8 +21,9 @@ RETRY_EVERY_SECONDS = 300
     job=knowledge_job,
     minimum_interval_seconds=60,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Runs knowledge_refresh for tenants with documents queued for more than a minute, "
-    "at most once per five minutes each.",
+    description="Runs knowledge_refresh for tenants with documents waiting: queued for more than a minute, "
+    "left in processing by a dead worker, or needing attention and due for a retry; at most once per five "
+    "minutes each.",
 )
 def queued_documents_sensor(context: SensorEvaluationContext, luna: LunaResource) -> SensorResult | SkipReason:
     engine = luna.engine()
@@ -30,19 +31,13 @@ def queued_documents_sensor(context: SensorEvaluationContext, luna: LunaResource
     runs = []
     for tenant in context.instance.get_dynamic_partitions(tenants_partitions.name):
         with tenant_scope(engine, tenant) as connection:
-            waiting = connection.execute(
-                select(func.count()).where(
-                    documents.c.tenant_id == tenant,
-                    documents.c.status == "queued",
-                    documents.c.updated_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, RETRY_AFTER_SECONDS),
-                )
-            ).scalar_one()
+            waiting = claims.due(connection, tenant, RETRY_AFTER_SECONDS)
         if waiting:
             runs.append(
                 RunRequest(
                     run_key=f"documents-{tenant}-{window}",
                     partition_key=tenant,
-                    tags={"tenant": tenant, "luna/reason": f"{waiting} queued documents"},
+                    tags={"tenant": tenant, "luna/reason": f"{waiting} documents waiting"},
                 )
             )
     return SensorResult(run_requests=runs) if runs else SkipReason("no documents waiting")

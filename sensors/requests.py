@@ -27,6 +27,9 @@ def _run_config(request: outbox.Request) -> dict:
     if request.kind == "reindex_documents":
         # Luna's feedback sensor asked: every indexed document of the tenant is processed again.
         return {"ops": {"documents": {"config": {"reprocess_all": True}}}}
+    if request.kind == "ingest_document" and request.payload.get("document_id"):
+        # This run is about that document: tried now, even if it waits for a later retry.
+        return {"ops": {"documents": {"config": {"document_ids": [str(request.payload["document_id"])]}}}}
     return {}
 
 

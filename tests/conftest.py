@@ -17,6 +17,7 @@ from luna_core.db import migrate
 from luna_core.db.engine import app_engine, dispose_all, owner_engine
 from luna_core.knowledge.service import prepare_index
 from luna_core.settings import Settings
+from luna_core.storage.keys import create_dev_key
 from luna_core.tenants import create_tenant
 
 METRICS_TOKEN = "test-metrics-token-" + "m" * 24
@@ -71,6 +72,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory, vector_database_url: str)
     name = f"luna_test_{uuid.uuid4().hex[:8]}"
     url = create_database(name)
     data_dir = tmp_path_factory.mktemp("luna-data")
+    # What `luna demo`'s first set-up does: a development storage key under the data directory
+    # (nothing else creates one; every process of the session, Dagster's included, reads it).
+    create_dev_key(data_dir)
     settings = Settings(
         database_url=url,
         data_dir=data_dir,

@@ -36,6 +36,12 @@ def test_demo_seeds_and_materializes_everything(engine, settings, registry, monk
     try:
         result = CliRunner().invoke(app, ["demo", "--no-serve", "--days", "3"])
         assert result.exit_code == 0, result.output
+        # Its first set-up made the storage key, in the data folder every process it starts is given.
+        key = (tmp_path / "storage_key").read_text()
+        assert oct((tmp_path / "storage_key").stat().st_mode)[-3:] == "600"
+        from luna_cli.demo import child_env
+
+        assert child_env()["LUNA_DATA_DIR"] == str(tmp_path)
         credentials = (tmp_path / "demo-credentials.txt").read_text().splitlines()
         assert (
             len(credentials) == 1 + len(DEMO_SITES)
@@ -78,6 +84,7 @@ def test_demo_seeds_and_materializes_everything(engine, settings, registry, monk
         assert ensure_demo_rules(engine, tenant_ids) == dict.fromkeys(tenant_ids, 0)
         again = add_demo_documents(engine, get_settings(), tenant_ids)
         assert all(a.added == 0 and a.already_there == len(demo_documents(a.tenant_id)) for a in again)
+        assert (tmp_path / "storage_key").read_text() == key
         with DagsterInstance.get() as instance:
             assert type(instance.run_storage).__name__ == "PostgresRunStorage"
             runs = instance.get_runs()

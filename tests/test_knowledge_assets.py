@@ -1,13 +1,13 @@
 """The knowledge assets in real Dagster runs (materialize with a real instance): queued uploads
 become indexed, a bad file fails with its reason, the index checks pass and catch a vector left
-behind, an outage of the vector store keeps documents queued until a retry run after it returns,
-and the outbox sensor turns an upload into a run."""
+behind, an outage of the vector store fails the run and marks the document until a retry run after
+it returns, and the outbox sensor turns an upload into a run."""
 
 from __future__ import annotations
 
 import uuid
 
-from dagster import DagsterEventType, build_sensor_context, instance_for_test, materialize
+from dagster import DagsterEventType, SkipReason, build_sensor_context, instance_for_test, materialize
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -83,7 +83,7 @@ def test_assets_index_queued_documents_and_checks_hold(engine, settings, tenant_
         assert audit.of_missing_documents and audit.foreign
 
 
-def test_outage_keeps_documents_queued_and_the_retry_indexes_them(engine, settings, tenant_factory):
+def test_outage_fails_the_run_marks_the_document_and_the_retry_indexes_it(engine, settings, tenant_factory):
     tenant = tenant_factory("retry")
     document = make.add_document(engine, settings, tenant, "tarife.docx", make.docx_bytes())
     down = make_url(settings.vector_database_url).set(host="127.0.0.1", port=1, query={})
@@ -92,10 +92,12 @@ def test_outage_keeps_documents_queued_and_the_retry_indexes_them(engine, settin
         result = _run(instance, tenant, _resource(settings, down.render_as_string(hide_password=False)), False)
         assert not result.success
         row = make.status_of(engine, tenant, document)
-        assert row.status == "queued" and "unreachable" in row.error
+        assert row.status == "needs_attention" and "unreachable" in row.error and row.retry_at is not None
 
-        with tenant_scope(engine, tenant) as connection:  # a minute passes
-            connection.execute(text("UPDATE documents SET updated_at = now() - interval '2 minutes'"))
+        tick = queued_documents_sensor(build_sensor_context(instance=instance, resources={"luna": _resource(settings)}))
+        assert isinstance(tick, SkipReason)  # not due yet
+        with tenant_scope(engine, tenant) as connection:  # the retry time comes
+            connection.execute(text("UPDATE documents SET retry_at = now() - interval '1 second'"))
         tick = queued_documents_sensor(build_sensor_context(instance=instance, resources={"luna": _resource(settings)}))
         assert [r.partition_key for r in tick.run_requests] == [tenant]
 

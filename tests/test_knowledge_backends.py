@@ -185,8 +185,9 @@ def test_ollama_embeddings_through_the_real_client(engine, settings, tenant_fact
     unreachable = OllamaEmbedder("http://127.0.0.1:1", "nomic-embed-text")
     down = dataclasses.replace(knowledge, embedder=unreachable)
     second = make.add_document(engine, settings, tenant, "laden.html", FILES["laden.html"])
-    assert pipeline.process_document(engine, down, tenant, second) == "queued"
-    assert "Ollama" in make.status_of(engine, tenant, second).error
+    assert pipeline.process_document(engine, down, tenant, second) == "needs_attention"
+    row = make.status_of(engine, tenant, second)
+    assert "Ollama" in row.error and row.error_code == "embedding_unavailable" and row.retry_at is not None
 
 
 def test_index_points_carry_tenant_and_document(tmp_path):

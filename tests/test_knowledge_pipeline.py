@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from luna_core.knowledge import pipeline, sniff
@@ -112,27 +113,34 @@ def test_processing_an_unchanged_document_again_embeds_nothing(engine, settings,
     assert knowledge.embedder.passages == first
 
 
-def test_vector_store_outage_keeps_the_document_queued_until_it_returns(engine, settings, tenant_factory):
+def test_vector_store_outage_leaves_a_new_document_answering_from_the_record_until_the_retry(
+    engine, settings, tenant_factory
+):
     tenant = tenant_factory("outage")
     healthy = knowledge_for(settings)
     # A real connection failure: nothing listens on port 1.
     down_url = make_url(settings.vector_database_url).set(host="127.0.0.1", port=1, query={})
     down = dataclasses.replace(healthy, index=PgVectorIndex(down_url, alias=settings.knowledge_collection))
     first = make.add_document(engine, settings, tenant, "ratgeber.pdf", make.pdf_bytes())
-    assert pipeline.process_document(engine, down, tenant, first) == "queued"
+    assert pipeline.process_document(engine, down, tenant, first) == "needs_attention"
     row = make.status_of(engine, tenant, first)
-    assert "pgvector database unreachable" in row.error and row.chunk_count == 2
+    assert row.error_code == "index_pending" and "pgvector database unreachable" in row.error
+    assert row.chunk_count == 2 and row.retry_at is not None and row.claim_token is None
     # Searches keep answering from the record's embeddings while the index is down.
     hits = hybrid_search(engine, down, tenant, "Wann ist die Wärmepumpe günstig?")
     assert hits and hits[0].document_id == str(first)
 
-    # The store is back: the retry indexes it, without embedding again.
+    # The store is back and the retry is due: it indexes the document, without embedding again.
+    from luna_core.db.tenancy import tenant_scope
+
+    with tenant_scope(engine, tenant) as connection:
+        connection.execute(text("UPDATE documents SET retry_at = now() - interval '1 second'"))
     counting = dataclasses.replace(healthy, embedder=CountingEmbedder())
-    outcome, report = pipeline.process_queued(engine, counting, tenant)
-    assert outcome.chunked == [first] and report.indexed_documents == [first]
+    outcome = pipeline.process_queued(engine, counting, tenant)
+    assert outcome.indexed == [first] and not outcome.attention
     assert counting.embedder.passages == 0
     row = make.status_of(engine, tenant, first)
-    assert row.status == "indexed" and row.error is None and row.attempts == 2
+    assert row.status == "indexed" and row.error is None and row.error_code is None and row.retry_at is None
     assert {doc for _, doc in healthy.index.points(tenant)} == {first}
 
 

@@ -119,15 +119,37 @@ def test_rotate_key_cli_reencrypts_every_blob(tmp_path, monkeypatch):
         _store(tmp_path, new_key_spec()).get("acme", "documents/0/f.txt")
 
 
-def test_prod_requires_a_storage_key(tmp_path):
+def test_no_process_makes_up_a_storage_key_it_cannot_find(tmp_path, monkeypatch):
+    """A process that looks in the wrong folder (another working directory, another LUNA_DATA_DIR)
+    used to create a key of its own there: files it wrote nobody else could read, files others wrote
+    it could not read. Now it refuses, naming where it looked; only `luna storage new-key --save`
+    (and the demo's first set-up) create a key."""
     from luna_core.storage import blob_store
 
-    with pytest.raises(RuntimeError, match="LUNA_STORAGE_KEY must be set"):
-        blob_store(Settings(environment="prod", data_dir=tmp_path, _env_file=None))
-    dev = blob_store(Settings(environment="dev", data_dir=tmp_path, _env_file=None))
-    assert stat.S_IMODE((tmp_path / "storage_key").stat().st_mode) == 0o600
-    dev.put("acme", "x", b"y")
+    with pytest.raises(StorageKeyError, match="LUNA_STORAGE_KEY must be set in prod"):
+        blob_store(Settings(environment="prod", data_dir=tmp_path, _env_file=None)).put("acme", "x", b"y")
+    dev = Settings(environment="dev", data_dir=tmp_path, _env_file=None)
+    with pytest.raises(StorageKeyError, match="no storage key") as refused:
+        blob_store(dev).put("acme", "x", b"y")
+    assert str(tmp_path / "storage_key") in str(refused.value) and "luna storage new-key" in str(refused.value)
+    assert not (tmp_path / "storage_key").exists() and not (tmp_path / "storage" / "acme" / "x").exists()
+
+    monkeypatch.setenv("LUNA_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        made = CliRunner().invoke(app, ["storage", "new-key", "--save"])
+        assert made.exit_code == 0, made.output
+        key = (tmp_path / "storage_key").read_text()
+        assert stat.S_IMODE((tmp_path / "storage_key").stat().st_mode) == 0o600
+        again = CliRunner().invoke(app, ["storage", "new-key", "--save"])
+        assert again.exit_code == 1 and "exists already" in again.output
+        assert (tmp_path / "storage_key").read_text() == key  # never replaced
+    finally:
+        get_settings.cache_clear()
+    blob_store(dev).put("acme", "x", b"y")
     assert blob_store(Settings(environment="dev", data_dir=tmp_path, _env_file=None)).get("acme", "x") == b"y"
+    printed = CliRunner().invoke(app, ["storage", "new-key"])
+    assert len(base64.b64decode(printed.output.strip())) == 32
 
 
 def test_tokens_and_passwords_never_reach_the_logs(api_settings, api_user, capsys):

@@ -19,7 +19,7 @@ from luna_api.errors import ApiError, not_found
 from luna_api.knowledge_schemas import ChunkOut, DocumentOut
 from luna_api.schemas import Error, Limit, Offset, Page, page
 from luna_core import outbox
-from luna_core.knowledge import files, pipeline, sniff, store, uploads
+from luna_core.knowledge import claims, pipeline, sniff, store, uploads
 from luna_core.knowledge.errors import DocumentRejected
 from luna_core.knowledge.service import knowledge_for
 from luna_core.settings import Settings
@@ -40,6 +40,8 @@ def document_out(row, duplicate: bool = False) -> DocumentOut:
         sha256=row.sha256,
         status=row.status,
         error=row.error,
+        error_code=row.error_code,
+        retry_at=row.retry_at,
         pages=row.pages,
         language=row.language,
         author=row.author,
@@ -51,9 +53,10 @@ def document_out(row, duplicate: bool = False) -> DocumentOut:
 
 
 def process_in_background(engine: Engine, settings: Settings, tenant_id: str, document_id: uuid.UUID) -> None:
-    """After the response: small documents are indexed within seconds, without waiting for Dagster."""
+    """After the response: small documents are indexed within seconds, without waiting for Dagster.
+    The claim keeps a Dagster run off this document meanwhile (and this task off one a run holds)."""
     try:
-        pipeline.process_document(engine, knowledge_for(settings), tenant_id, document_id)
+        pipeline.process_document(engine, knowledge_for(settings), tenant_id, document_id, claims.worker_name("api"))
     except Exception:  # the outbox request and the retry sensor still have it
         log.exception("processing document %s failed; the Dagster sensor retries it", document_id)
 
@@ -171,7 +174,12 @@ def delete_document(
     return Response(status_code=204)
 
 
-@router.post("/documents/{document_id}/reindex", status_code=202, response_model=DocumentOut)
+@router.post(
+    "/documents/{document_id}/reindex",
+    status_code=202,
+    response_model=DocumentOut,
+    responses={409: {"model": Error, "description": "a failed document: its file went with it, upload it again"}},
+)
 def reindex_document(
     ctx: AdminCtx,
     document_id: DocumentId,
@@ -179,13 +187,16 @@ def reindex_document(
     engine: Annotated[Engine, Depends(get_engine)],
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> DocumentOut:
-    """Extracts, chunks and indexes the stored file again (unchanged chunks reuse their
-    embeddings). Needs the admin role."""
+    """Extracts, chunks and indexes the stored file again, whatever the document's state (unchanged
+    chunks reuse their embeddings; its current index answers until the new one is complete). One
+    being processed right now is taken over; one needing attention is retried now. Needs the admin role."""
     row = _document(ctx, document_id)
-    if not files.exists(settings, ctx.tenant_id, document_id):
-        raise ApiError(409, "the stored file is gone (a failed document keeps none); upload it again")
-    if row.status != "processing":
-        store.update_document(ctx.db, ctx.tenant_id, document_id, status="queued", error=None)
+    if claims.requeue(ctx.db, ctx.tenant_id, document_id) is None:
+        raise ApiError(
+            409,
+            f"the document failed ({row.error}); a failed document keeps no file: upload it again",
+            code="conflict",
+        )
     outbox.enqueue(ctx.db, ctx.tenant_id, "ingest_document", {"document_id": str(document_id)}, ctx.principal.subject)
     ctx.audit("documents.reindex", target=f"document/{document_id}")
     # The request's transaction commits before the response leaves, so before this task runs.

@@ -467,7 +467,7 @@ playbook_savings = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-DOCUMENT_STATUSES = ("queued", "processing", "indexed", "failed")
+DOCUMENT_STATUSES = ("queued", "processing", "indexed", "needs_attention", "failed")
 
 documents = Table(
     "documents",
@@ -491,6 +491,12 @@ documents = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("chunked_at", DateTime(timezone=True)),
     Column("indexed_at", DateTime(timezone=True)),
+    # Migration 0011: the claim of the one worker processing it, and why and when to retry.
+    Column("error_code", Text),
+    Column("claim_token", Uuid),
+    Column("claimed_by", Text),
+    Column("claim_expires_at", DateTime(timezone=True)),
+    Column("retry_at", DateTime(timezone=True)),
     CheckConstraint(f"status IN {DOCUMENT_STATUSES!r}", name="documents_status"),
     UniqueConstraint("tenant_id", "sha256", name="documents_tenant_sha"),
 )

@@ -1,306 +1,343 @@
-"""The one document pipeline: claim -> check and extract -> chunk -> embed (cached by content
-hash) -> record -> index. The API's background task runs it for one fresh upload, the Dagster
-assets run its stages for a tenant's batch; both call these functions.
+"""The one document pipeline: claim -> read and check -> extract -> chunk -> embed (cached by
+content hash) -> publish. The API's background task runs it for one fresh upload, the Dagster
+assets for a tenant's batch; both call these functions, and a claim (``claims``) makes sure only
+one of them works on a document at a time.
 
-A file that can never be indexed ends ``failed`` with the reason, and nothing of it stays behind
-(no chunks, no vectors, no stored file). An outage of the vector store or the embedding server
-puts the document back to ``queued`` with the reason; the retry finds its embeddings cached."""
+Publishing is blue/green per document: the new chunks' vectors go into the index beside the live
+ones (a changed chunk has a new id), then the record switches to the new chunks in one
+transaction, then only the vectors of chunks that went are removed. Searches see the old chunks
+or the new ones, never a mix and never none.
+
+What can go wrong, and what it costs:
+- the file itself can never be indexed (``DocumentRejected``): a document without a live index
+  ends ``failed`` with the reason and nothing of it stays behind (no chunks, vectors, stored file);
+  one that had an index keeps it and needs attention (the bytes were fine before, so the file is
+  not what changed);
+- anything outside the document (``ServiceUnavailable``: the stored file missing, a key that does
+  not open it, storage, vector store or embedding server unreachable; or an error of our own): the
+  document keeps its chunks and vectors, becomes ``needs_attention`` with the reason, and is tried
+  again later (``claims.retry_later``) or when reindexed; the caller reports the failure;
+- processing takes longer than ``LUNA_DOCUMENT_TIMEOUT_SECONDS``: stopped, a rejection as above."""
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import Engine, func
 
 from luna_core.db.tenancy import tenant_scope
-from luna_core.knowledge import files, sniff, store
-from luna_core.knowledge.chunking import chunk_blocks
-from luna_core.knowledge.errors import DocumentRejected, IndexUnavailable, ServiceUnavailable
+from luna_core.knowledge import claims, files, sniff, store
+from luna_core.knowledge.chunking import Chunk, chunk_blocks, chunk_id
+from luna_core.knowledge.claims import Claim
+from luna_core.knowledge.errors import (
+    ClaimLost,
+    DocumentRejected,
+    IndexUnavailable,
+    ProcessingTimeout,
+    ServiceUnavailable,
+)
 from luna_core.knowledge.extract import extract
+from luna_core.knowledge.index import IndexPoint
+from luna_core.knowledge.reconcile import (
+    IndexAudit,
+    RebuildReport,
+    SyncReport,
+    audit_index,
+    delete_document,
+    rebuild_index,
+    sync_index,
+)
 from luna_core.knowledge.service import Knowledge
 
 log = logging.getLogger(__name__)
-BATCH = 256
+EMBED_BATCH = 8  # the claim is renewed and the time limit checked after each batch
+
+__all__ = [
+    "IndexAudit",
+    "Outcome",
+    "RebuildReport",
+    "SyncReport",
+    "audit_index",
+    "claim",
+    "claimed",
+    "delete_document",
+    "process_claims",
+    "process_document",
+    "process_queued",
+    "rebuild_index",
+    "sync_index",
+]
 
 
 @dataclass
 class Outcome:
-    chunked: list[uuid.UUID] = field(default_factory=list)
+    indexed: list[uuid.UUID] = field(default_factory=list)
     failed: dict[uuid.UUID, str] = field(default_factory=dict)
-    requeued: dict[uuid.UUID, str] = field(default_factory=dict)
+    attention: dict[uuid.UUID, str] = field(default_factory=dict)
+    """documents that need attention after this attempt: their reason (for the run's failure)"""
+    lost: list[uuid.UUID] = field(default_factory=list)
+    """claims another worker took over (or documents deleted) while they were processed"""
     embedded: int = 0
     cached: int = 0
 
 
-@dataclass
-class SyncReport:
-    upserted: int = 0
-    deleted: int = 0
-    indexed_documents: list[uuid.UUID] = field(default_factory=list)
+class Deadline:
+    """The time one document may take (``LUNA_DOCUMENT_TIMEOUT_SECONDS``), checked between steps."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+
+    def check(self) -> None:
+        if time.monotonic() > self.ends:
+            raise ProcessingTimeout(
+                f"processing took longer than {self.seconds:g} s (LUNA_DOCUMENT_TIMEOUT_SECONDS) and was stopped; "
+                "split the document into smaller files, or raise the limit"
+            )
 
 
-# --- whole pipeline ------------------------------------------------------------------------------
-def process_document(engine: Engine, knowledge: Knowledge, tenant_id: str, document_id: uuid.UUID) -> str:
-    """Processes one queued document now; returns its status afterwards."""
+# --- entry points ---------------------------------------------------------------------------------
+def process_document(
+    engine: Engine, knowledge: Knowledge, tenant_id: str, document_id: uuid.UUID, owner: str | None = None
+) -> str:
+    """Processes one document now if it is due (queued, left by a dead worker, or due for a retry);
+    one another worker holds is left to it. Returns its status afterwards."""
     with tenant_scope(engine, tenant_id) as connection:
-        claimed = store.claim(connection, tenant_id, [document_id])
-    if claimed:
-        _prepare_and_index(engine, knowledge, tenant_id, claimed)
+        held = claims.claim(connection, tenant_id, owner or claims.worker_name(), [document_id])
+    process_claims(engine, knowledge, tenant_id, held)
     with tenant_scope(engine, tenant_id) as connection:
         row = store.get(connection, tenant_id, document_id)
     return row.status if row else "deleted"
 
 
-def process_queued(engine: Engine, knowledge: Knowledge, tenant_id: str) -> tuple[Outcome, SyncReport]:
+def process_queued(engine: Engine, knowledge: Knowledge, tenant_id: str, owner: str | None = None) -> Outcome:
     with tenant_scope(engine, tenant_id) as connection:
-        claimed = store.claim(connection, tenant_id)
-    return _prepare_and_index(engine, knowledge, tenant_id, claimed)
+        held = claims.claim(connection, tenant_id, owner or claims.worker_name())
+    return process_claims(engine, knowledge, tenant_id, held)
 
 
-def _prepare_and_index(
-    engine: Engine, knowledge: Knowledge, tenant_id: str, document_ids: Sequence[uuid.UUID]
-) -> tuple[Outcome, SyncReport]:
-    outcome = prepare_documents(engine, knowledge, tenant_id, document_ids)
-    report = SyncReport()
-    if outcome.chunked:
-        try:
-            report = sync_index(engine, knowledge, tenant_id, outcome.chunked)
-        except ServiceUnavailable as error:
-            requeue(engine, tenant_id, outcome.chunked, error)
-    return outcome, report
-
-
-# --- stages ---------------------------------------------------------------------------------------
-def claim(engine: Engine, tenant_id: str, reprocess_all: bool = False) -> list[uuid.UUID]:
-    """The tenant's documents to process now; ``reprocess_all`` first queues every indexed one again."""
+def claim(
+    engine: Engine,
+    tenant_id: str,
+    owner: str,
+    reprocess_all: bool = False,
+    document_ids: Sequence[uuid.UUID] = (),
+) -> list[Claim]:
+    """The tenant's documents due now, claimed for ``owner``; ``reprocess_all`` first queues every
+    indexed one (and every one needing attention) again, ``document_ids`` are retried now even if
+    their retry time has not come (a request asked for them)."""
     with tenant_scope(engine, tenant_id) as connection:
         if reprocess_all:
-            store.requeue_indexed(connection, tenant_id)
-        return store.claim(connection, tenant_id)
+            claims.requeue_all(connection, tenant_id)
+        return claims.claim(connection, tenant_id, owner, retry_now=document_ids)
 
 
-def prepare_documents(
-    engine: Engine, knowledge: Knowledge, tenant_id: str, document_ids: Sequence[uuid.UUID]
-) -> Outcome:
-    """Extract, chunk and embed each claimed document into the record (not yet the index)."""
+def claimed(engine: Engine, tenant_id: str, owner: str) -> list[Claim]:
+    with tenant_scope(engine, tenant_id) as connection:
+        return claims.claimed_by(connection, tenant_id, owner)
+
+
+def process_claims(engine: Engine, knowledge: Knowledge, tenant_id: str, held: Sequence[Claim]) -> Outcome:
+    """Each claimed document in turn; one document's trouble never stops the others."""
     outcome = Outcome()
-    for document_id in document_ids:
+    for one in held:
+        deadline = Deadline(knowledge.settings.document_timeout_seconds)
         try:
-            embedded, cached = prepare_document(engine, knowledge, tenant_id, document_id)
+            status, embedded, cached = _process(engine, knowledge, tenant_id, one, deadline)
+        except ClaimLost as lost:
+            log.info("%s", lost)
+            outcome.lost.append(one.document_id)
+            continue
         except DocumentRejected as error:
-            fail_document(engine, knowledge, tenant_id, document_id, error)
-            outcome.failed[document_id] = str(error)
+            status = _reject(engine, knowledge, tenant_id, one, error)
+            embedded = cached = 0
         except ServiceUnavailable as error:
-            requeue(engine, tenant_id, [document_id], error)
-            outcome.requeued[document_id] = str(error)
+            status = _needs_attention(engine, tenant_id, one, error.code, str(error), error.detail)
+            embedded = cached = 0
+        except Exception as error:  # our own bug: the document is not to blame, and not to be lost
+            log.exception("processing document %s failed unexpectedly", one.document_id)
+            reason = f"an unexpected error stopped processing ({type(error).__name__}); it is retried"
+            status = _needs_attention(engine, tenant_id, one, "unexpected", reason, repr(error))
+            embedded = cached = 0
+        if status is None:
+            outcome.lost.append(one.document_id)
+        elif status[0] == "indexed":
+            outcome.indexed.append(one.document_id)
+        elif status[0] == "failed":
+            outcome.failed[one.document_id] = status[1]
         else:
-            outcome.chunked.append(document_id)
-            outcome.embedded += embedded
-            outcome.cached += cached
+            outcome.attention[one.document_id] = status[1]
+        outcome.embedded += embedded
+        outcome.cached += cached
     return outcome
 
 
-def prepare_document(engine: Engine, knowledge: Knowledge, tenant_id: str, document_id: uuid.UUID) -> tuple[int, int]:
-    """Returns (chunks embedded now, chunks whose embedding was cached)."""
+# --- one document -----------------------------------------------------------------------------------
+Status = tuple[str, str] | None  # (status, reason) afterwards; None: the claim was lost
+
+
+def _process(
+    engine: Engine, knowledge: Knowledge, tenant_id: str, held: Claim, deadline: Deadline
+) -> tuple[Status, int, int]:
     settings, embedder = knowledge.settings, knowledge.embedder
     with tenant_scope(engine, tenant_id) as connection:
-        document = store.get(connection, tenant_id, document_id)
-    if document is None:
-        return 0, 0
-    try:
-        data = files.read(settings, tenant_id, document_id)
-    except FileNotFoundError:
-        raise DocumentRejected("missing", "the stored file is gone; upload the document again") from None
+        document = claims.hold(connection, tenant_id, held)
+    data = files.read(settings, tenant_id, held.document_id, sha256=document.sha256)
+    deadline.check()
     kind = sniff.check(document.filename, data, **knowledge.limits)
     extracted = extract(knowledge.tika, data, kind, document.filename)
+    _step(engine, tenant_id, held, deadline)
     chunks = chunk_blocks(
-        extracted.blocks, embedder.count_tokens, knowledge.chunk_tokens, settings.chunk_overlap_tokens
+        extracted.blocks, embedder.count_tokens, knowledge.chunk_tokens, settings.chunk_overlap_tokens, deadline.check
     )
+    _step(engine, tenant_id, held, deadline)
     with tenant_scope(engine, tenant_id) as connection:
-        cached = store.cached_embeddings(connection, tenant_id, embedder.model, (c.content_sha256 for c in chunks))
-    todo = {c.content_sha256: c.embed_text for c in chunks if c.content_sha256 not in cached}
-    fresh = _embed(knowledge, todo)
+        vectors = store.cached_embeddings(connection, tenant_id, embedder.model, (c.content_sha256 for c in chunks))
+    todo = {c.content_sha256: c.embed_text for c in chunks if c.content_sha256 not in vectors}
+    fresh = _embed(engine, knowledge, tenant_id, held, deadline, todo)
+    vectors.update(fresh)
     title = extracted.title or next((b.text for b in extracted.blocks if b.heading_level == 1), None)
+    metadata = {
+        "title": (title or document.filename)[:500],
+        "author": extracted.author,
+        "pages": extracted.pages,
+        "language": extracted.language,
+        "content_type": sniff.CONTENT_TYPES[kind],
+        "chunk_count": len(chunks),
+        "chunked_at": func.now(),
+    }
+    status = _publish(engine, knowledge, tenant_id, held, document, chunks, vectors, fresh, metadata)
+    return status, len(fresh), len(chunks) - len(todo)
+
+
+def _step(engine: Engine, tenant_id: str, held: Claim, deadline: Deadline) -> None:
+    """Between steps: still within the time limit, and still ours (the lease renewed)."""
+    deadline.check()
     with tenant_scope(engine, tenant_id) as connection:
-        store.store_embeddings(connection, tenant_id, embedder.model, fresh)
-        store.replace_chunks(connection, tenant_id, document, chunks, embedder.model, embedder.dim)
-        store.update_document(
-            connection,
-            tenant_id,
-            document_id,
-            title=(title or document.filename)[:500],
-            author=extracted.author,
-            pages=extracted.pages,
-            language=extracted.language,
-            content_type=sniff.CONTENT_TYPES[kind],
-            chunk_count=len(chunks),
-            chunked_at=func.now(),
-            error=None,
-        )
-    return len(fresh), len(chunks) - len(todo)
+        claims.heartbeat(connection, tenant_id, held)
 
 
-def _embed(knowledge: Knowledge, texts_by_hash: dict[str, str]) -> dict[str, np.ndarray]:
-    if not texts_by_hash:
-        return {}
-    hashes = list(texts_by_hash)
-    vectors = knowledge.embedder.embed_passages([texts_by_hash[h] for h in hashes])
-    return dict(zip(hashes, vectors, strict=True))
-
-
-def fail_document(
-    engine: Engine, knowledge: Knowledge, tenant_id: str, document_id: uuid.UUID, error: DocumentRejected
-) -> None:
-    """Failed for good: the reason stays on the row; chunks, vectors and the stored file go."""
-    with tenant_scope(engine, tenant_id) as connection:
-        hashes = [c.content_sha256 for c in store.record_chunks(connection, tenant_id, [document_id])]
-        connection.execute(
-            store.document_chunks.delete().where(
-                store.document_chunks.c.tenant_id == tenant_id, store.document_chunks.c.document_id == document_id
-            )
-        )
-        store.forget_unused_embeddings(connection, tenant_id, hashes)
-        store.update_document(
-            connection, tenant_id, document_id, status="failed", error=str(error)[:2000], chunk_count=0
-        )
-    files.delete(knowledge.settings, tenant_id, document_id)
-    try:
-        knowledge.index.delete_document(tenant_id, document_id)
-    except IndexUnavailable:
-        log.warning("vector store down: vectors of failed document %s are removed by the next sync", document_id)
-
-
-def requeue(engine: Engine, tenant_id: str, document_ids: Sequence[uuid.UUID], error: Exception) -> None:
-    reason = f"waiting to retry: {error}"
-    log.warning("documents %s requeued: %s", [str(d) for d in document_ids], error)
-    with tenant_scope(engine, tenant_id) as connection:
-        store.requeue(connection, tenant_id, document_ids, reason)
-
-
-def sync_index(
-    engine: Engine, knowledge: Knowledge, tenant_id: str, document_ids: Sequence[uuid.UUID] | None = None
-) -> SyncReport:
-    """Makes the index hold exactly the record's chunks (of these documents, or of the tenant):
-    missing or changed ones are upserted from the recorded embeddings, points without a chunk are
-    deleted; then documents whose chunks are all in the index become ``indexed``."""
-    scope = set(document_ids) if document_ids is not None else None
-    with tenant_scope(engine, tenant_id) as connection:
-        chunks = store.record_chunks(connection, tenant_id, document_ids)
-    in_index = knowledge.index.points(tenant_id)
-    indexed_ids = {point_id for point_id, doc in in_index if scope is None or doc in scope}
-    record_ids = {c.id for c in chunks}
-    todo = [c for c in chunks if not c.indexed or c.id not in indexed_ids]
-    orphans = indexed_ids - record_ids
-    for batch in _batches(todo, BATCH):
-        vectors = _vectors(engine, knowledge, tenant_id, batch)
-        knowledge.index.upsert(store.points_for(batch, tenant_id, vectors))
-        with tenant_scope(engine, tenant_id) as connection:
-            store.mark_indexed(connection, tenant_id, [c.id for c in batch])
-    knowledge.index.delete(tenant_id, orphans)
-    with tenant_scope(engine, tenant_id) as connection:
-        done = store.finish_indexed(connection, tenant_id, document_ids)
-    return SyncReport(upserted=len(todo), deleted=len(orphans), indexed_documents=done)
-
-
-def _vectors(
-    engine: Engine, knowledge: Knowledge, tenant_id: str, chunks: Sequence[store.RecordChunk]
+def _embed(
+    engine: Engine,
+    knowledge: Knowledge,
+    tenant_id: str,
+    held: Claim,
+    deadline: Deadline,
+    texts_by_hash: dict[str, str],
 ) -> dict[str, np.ndarray]:
-    """Recorded embeddings; chunks recorded under another model (the embedder changed) are embedded now."""
-    model = knowledge.embedder.model
-    with tenant_scope(engine, tenant_id) as connection:
-        vectors = store.cached_embeddings(connection, tenant_id, model, (c.content_sha256 for c in chunks))
-    missing = {c.content_sha256: c.embed_text for c in chunks if c.content_sha256 not in vectors}
-    if missing:
-        fresh = _embed(knowledge, missing)
-        with tenant_scope(engine, tenant_id) as connection:
-            store.store_embeddings(connection, tenant_id, model, fresh)
-        vectors.update(fresh)
+    hashes = list(texts_by_hash)
+    vectors: dict[str, np.ndarray] = {}
+    for start in range(0, len(hashes), EMBED_BATCH):
+        batch = hashes[start : start + EMBED_BATCH]
+        embedded = knowledge.embedder.embed_passages([texts_by_hash[h] for h in batch])
+        vectors.update(zip(batch, embedded, strict=True))
+        _step(engine, tenant_id, held, deadline)
     return vectors
 
 
-def _batches(items: Sequence, size: int) -> Iterator[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-# --- delete and rebuild -------------------------------------------------------------------------
-def delete_document(engine: Engine, knowledge: Knowledge, tenant_id: str, document_id: uuid.UUID) -> bool:
-    """Rows, stored file and vectors. The record goes first: a vector left behind while the store
-    is down is never returned (searches join the record) and the next sync removes it."""
-    with tenant_scope(engine, tenant_id) as connection:
-        if store.get(connection, tenant_id, document_id) is None:
-            return False
-        store.delete_document(connection, tenant_id, document_id)
-    files.delete(knowledge.settings, tenant_id, document_id)
+def _publish(
+    engine: Engine,
+    knowledge: Knowledge,
+    tenant_id: str,
+    held: Claim,
+    document,
+    chunks: Sequence[Chunk],
+    vectors: dict[str, np.ndarray],
+    fresh: dict[str, np.ndarray],
+    metadata: dict,
+) -> Status:
+    embedder = knowledge.embedder
+    points = [
+        IndexPoint(
+            chunk_id(tenant_id, document.sha256, c.position, c.content_sha256),
+            tenant_id,
+            document.id,
+            c.language,
+            vectors[c.content_sha256],
+        )
+        for c in chunks
+    ]
+    index_error: IndexUnavailable | None = None
     try:
-        knowledge.index.delete_document(tenant_id, document_id)
-    except IndexUnavailable:
-        log.warning("vector store down: vectors of deleted document %s are removed by the next sync", document_id)
-    return True
-
-
-@dataclass
-class RebuildReport:
-    collection: str
-    previous: str
-    points: int
-    synced: dict[str, SyncReport]
-
-
-def rebuild_index(engine: Engine, knowledge: Knowledge, tenant_ids: Sequence[str]) -> RebuildReport:
-    """Blue/green: a new collection filled from the record (no re-embedding), the alias swapped,
-    writes that happened meanwhile reconciled from the record, the old collection dropped.
-    Searches answer from the old collection until the swap and from the new one after it."""
-    count = 0
-
-    def batches() -> Iterator[list]:
-        nonlocal count
-        for tenant_id in tenant_ids:
-            with tenant_scope(engine, tenant_id) as connection:
-                chunks = store.record_chunks(connection, tenant_id)
-            for batch in _batches(chunks, 1000):
-                vectors = _vectors(engine, knowledge, tenant_id, batch)
-                count += len(batch)
-                yield store.points_for(batch, tenant_id, vectors)
-
-    previous = knowledge.index.rebuild(batches(), knowledge.embedder.dim)
-    synced = {tenant_id: sync_index(engine, knowledge, tenant_id) for tenant_id in tenant_ids}
-    knowledge.index.drop(previous)
-    return RebuildReport(knowledge.index.info().collection or "", previous, count, synced)
-
-
-@dataclass
-class IndexAudit:
-    """How the tenant's part of the index compares with the record."""
-
-    indexed_chunks: int
-    missing: list[uuid.UUID]
-    duplicated: list[uuid.UUID]
-    foreign: list[uuid.UUID]
-    """points whose chunk is not in the record (a deleted or failed document's)"""
-    of_missing_documents: list[uuid.UUID]
-    """points whose document no longer exists"""
-
-
-def audit_index(engine: Engine, knowledge: Knowledge, tenant_id: str) -> IndexAudit:
+        knowledge.index.upsert(points)  # beside the live vectors: nothing answers from them yet
+    except IndexUnavailable as error:
+        index_error = error
     with tenant_scope(engine, tenant_id) as connection:
-        chunks = store.record_chunks(connection, tenant_id)
-        live = set(store.documents_in(connection, tenant_id, "indexed"))
-        live |= set(store.documents_in(connection, tenant_id, "processing"))
-        live |= set(store.documents_in(connection, tenant_id, "queued"))
-    points = knowledge.index.points(tenant_id)
-    seen: dict[uuid.UUID, int] = {}
-    for point_id, _ in points:
-        seen[point_id] = seen.get(point_id, 0) + 1
-    expected = {c.id for c in chunks if c.document_id in live and c.indexed}
-    return IndexAudit(
-        indexed_chunks=len(expected),
-        missing=sorted(expected - seen.keys()),
-        duplicated=sorted(point for point, n in seen.items() if n > 1),
-        foreign=sorted(seen.keys() - {c.id for c in chunks}),
-        of_missing_documents=sorted({point for point, doc in points if doc not in live}),
-    )
+        claims.hold(connection, tenant_id, held)
+        if index_error is not None and store.has_chunks(connection, tenant_id, document.id):
+            # The live chunks and their vectors stay as they are: the switch waits for the index.
+            raise index_error
+        store.store_embeddings(connection, tenant_id, embedder.model, fresh)
+        dim = int(points[0].vector.shape[-1]) if points else embedder.dim  # no probe of a server for it
+        removed = store.replace_chunks(
+            connection, tenant_id, document, chunks, embedder.model, dim, indexed=index_error is None
+        )
+        values = {**metadata, **claims.RELEASED}
+        if index_error is None:
+            status: Status = ("indexed", "")
+            values.update(status="indexed", error=None, error_code=None, retry_at=None, indexed_at=func.now())
+            values["attempts"] = 0
+        else:
+            # A first index of this document: the record answers searches while the store is down.
+            reason = f"{index_error}; its chunks answer from the record until the vector store is back"
+            status = ("needs_attention", reason)
+            values.update(status="needs_attention", error=reason[:2000], error_code="index_pending")
+            values["retry_at"] = claims.retry_later()
+        store.update_document(connection, tenant_id, document.id, **values)
+    if removed:
+        try:
+            knowledge.index.delete(tenant_id, removed)
+        except IndexUnavailable:
+            log.warning("vector store down: %d replaced vectors of %s go with the next sync", len(removed), document.id)
+    return status
+
+
+def _reject(engine: Engine, knowledge: Knowledge, tenant_id: str, held: Claim, error: DocumentRejected) -> Status:
+    """Failed for good, unless the document has a live index: then that keeps answering."""
+    reason = str(error)[:2000]
+    try:
+        with tenant_scope(engine, tenant_id) as connection:
+            claims.hold(connection, tenant_id, held)
+            if store.has_chunks(connection, tenant_id, held.document_id):
+                reason = f"processing it again was refused ({reason}); its last index still answers"[:2000]
+                store.update_document(
+                    connection, tenant_id, held.document_id, status="needs_attention", error=reason,
+                    error_code=error.code, retry_at=None, **claims.RELEASED,
+                )  # fmt: skip
+                return ("needs_attention", reason)
+            store.update_document(
+                connection, tenant_id, held.document_id, status="failed", error=reason, error_code=error.code,
+                chunk_count=0, retry_at=None, **claims.RELEASED,
+            )  # fmt: skip
+            # Inside the row lock: a re-upload of the same bytes waits, then stores its file afresh.
+            files.delete(knowledge.settings, tenant_id, held.document_id)
+    except ClaimLost as lost:
+        log.info("%s", lost)
+        return None
+    try:
+        knowledge.index.delete_document(tenant_id, held.document_id)
+    except IndexUnavailable:
+        log.warning("vector store down: vectors of failed document %s go with the next sync", held.document_id)
+    return ("failed", reason)
+
+
+def _needs_attention(engine: Engine, tenant_id: str, held: Claim, code: str, reason: str, detail: str) -> Status:
+    """Something outside the document failed: it keeps what it had, says why, and is retried."""
+    more = f" ({detail})" if detail != reason else ""
+    log.warning("document %s of %s needs attention: %s%s", held.document_id, tenant_id, reason, more)
+    try:
+        with tenant_scope(engine, tenant_id) as connection:
+            claims.hold(connection, tenant_id, held)
+            store.update_document(
+                connection, tenant_id, held.document_id, status="needs_attention", error=reason[:2000],
+                error_code=code, retry_at=claims.retry_later(), **claims.RELEASED,
+            )  # fmt: skip
+    except ClaimLost as lost:
+        log.info("%s", lost)
+        return None
+    return ("needs_attention", reason)

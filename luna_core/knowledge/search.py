@@ -89,7 +89,7 @@ _DETAILS_SQL = text(
     """
     SELECT c.id, c.document_id, coalesce(d.title, d.filename) AS title, c.page, c.heading, c.text, c.language
     FROM document_chunks c JOIN documents d ON d.id = c.document_id AND d.tenant_id = c.tenant_id
-    WHERE c.tenant_id = :tenant AND c.id = ANY(:ids)
+    WHERE c.tenant_id = :tenant AND c.id = ANY(:ids) AND d.status <> 'failed'
     """
 )
 

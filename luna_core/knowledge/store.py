@@ -9,14 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, and_, case, func, null, select, text, update
+from sqlalchemy import Connection, case, func, null, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from luna_core.db.schema import chunk_embeddings, document_chunks, documents
 from luna_core.knowledge.chunking import Chunk, chunk_id
 from luna_core.knowledge.index import IndexPoint
-
-STALE_PROCESSING = "15 minutes"  # a worker that held a document this long has died
 
 
 def find_by_sha(connection: Connection, tenant_id: str, sha256: str) -> Any:
@@ -44,7 +42,26 @@ def list_documents(connection: Connection, tenant_id: str, limit: int, offset: i
 
 
 def insert_document(connection: Connection, tenant_id: str, **values: Any) -> Any:
-    return connection.execute(documents.insert().values(tenant_id=tenant_id, **values).returning(*documents.c)).one()
+    """The new row, or None when the tenant has a document with the same SHA-256 already (another
+    upload of the same bytes got there first: the caller answers with that one)."""
+    return connection.execute(
+        insert(documents)
+        .values(tenant_id=tenant_id, **values)
+        .on_conflict_do_nothing(constraint="documents_tenant_sha")
+        .returning(*documents.c)
+    ).first()
+
+
+def reopen_failed(connection: Connection, tenant_id: str, document_id: uuid.UUID, filename: str) -> Any:
+    """A failed document sent again is queued afresh under its old id; its row stays locked until the
+    caller's transaction ends (the stored file is written meanwhile). None if it is not failed (any
+    more): a parallel upload of the same bytes reopened it first."""
+    return connection.execute(
+        update(documents)
+        .where(documents.c.tenant_id == tenant_id, documents.c.id == document_id, documents.c.status == "failed")
+        .values(status="queued", error=None, error_code=None, filename=filename, updated_at=func.now())
+        .returning(*documents.c)
+    ).first()
 
 
 def update_document(connection: Connection, tenant_id: str, document_id: uuid.UUID, **values: Any) -> None:
@@ -55,65 +72,10 @@ def update_document(connection: Connection, tenant_id: str, document_id: uuid.UU
     )
 
 
-def claim(connection: Connection, tenant_id: str, document_ids: Sequence[uuid.UUID] | None = None) -> list[uuid.UUID]:
-    """Moves queued documents (and ones a dead worker left in processing) to processing; each is
-    claimed by exactly one caller, however many workers race for it."""
-    condition = [
-        documents.c.tenant_id == tenant_id,
-        (documents.c.status == "queued")
-        | and_(
-            documents.c.status == "processing",
-            documents.c.updated_at < func.now() - text(f"'{STALE_PROCESSING}'::interval"),
-        ),
-    ]
-    if document_ids is not None:
-        condition.append(documents.c.id.in_(list(document_ids)))
-    candidates = select(documents.c.id).where(*condition).with_for_update(skip_locked=True).scalar_subquery()
-    rows = connection.execute(
-        update(documents)
-        .where(documents.c.id.in_(candidates))
-        .values(status="processing", attempts=documents.c.attempts + 1, chunked_at=None, updated_at=func.now())
-        .returning(documents.c.id)
-    )
-    return [row.id for row in rows]
-
-
-def requeue_indexed(connection: Connection, tenant_id: str) -> int:
-    """Queues every indexed document of the tenant again (a reindex asked for by Luna's feedback
-    signals); unchanged chunks keep their cached embeddings. Returns how many."""
-    return connection.execute(
-        update(documents)
-        .where(documents.c.tenant_id == tenant_id, documents.c.status == "indexed")
-        .values(status="queued", error=None, updated_at=func.now())
-    ).rowcount
-
-
-def requeue(connection: Connection, tenant_id: str, document_ids: Sequence[uuid.UUID], reason: str) -> None:
-    connection.execute(
-        update(documents)
-        .where(documents.c.tenant_id == tenant_id, documents.c.id.in_(list(document_ids)))
-        .where(documents.c.status == "processing")
-        .values(status="queued", error=reason[:2000], updated_at=func.now())
-    )
-
-
-def documents_in(connection: Connection, tenant_id: str, status: str) -> list[uuid.UUID]:
+def documents_in(connection: Connection, tenant_id: str, *statuses: str) -> list[uuid.UUID]:
     return list(
         connection.execute(
-            select(documents.c.id).where(documents.c.tenant_id == tenant_id, documents.c.status == status)
-        ).scalars()
-    )
-
-
-def unchunked(connection: Connection, tenant_id: str) -> list[uuid.UUID]:
-    """Claimed documents whose chunks are not written yet."""
-    return list(
-        connection.execute(
-            select(documents.c.id).where(
-                documents.c.tenant_id == tenant_id,
-                documents.c.status == "processing",
-                documents.c.chunked_at.is_(None),
-            )
+            select(documents.c.id).where(documents.c.tenant_id == tenant_id, documents.c.status.in_(statuses))
         ).scalars()
     )
 
@@ -153,17 +115,22 @@ def replace_chunks(
     chunks: Sequence[Chunk],
     model: str,
     dim: int,
+    indexed: bool,
 ) -> list[uuid.UUID]:
-    """The document's chunks become exactly these (one transaction); unchanged chunks keep their
-    ids and their indexed mark, changed ones must be indexed again."""
-    ids = [chunk_id(tenant_id, document.sha256, chunk.position) for chunk in chunks]
-    connection.execute(
-        document_chunks.delete().where(
+    """The document's chunks become exactly these (one transaction). ``indexed``: their vectors are
+    in the index already (the pipeline puts them there first); otherwise new chunks wait for the
+    next sync and unchanged ones keep their mark. Returns the ids of the chunks that went, whose
+    vectors the caller removes from the index; embeddings no chunk uses any more are forgotten."""
+    ids = [chunk_id(tenant_id, document.sha256, chunk.position, chunk.content_sha256) for chunk in chunks]
+    removed = connection.execute(
+        document_chunks.delete()
+        .where(
             document_chunks.c.tenant_id == tenant_id,
             document_chunks.c.document_id == document.id,
             document_chunks.c.id.notin_(ids),
         )
-    )
+        .returning(document_chunks.c.id, document_chunks.c.content_sha256)
+    ).all()
     if chunks:
         rows = [
             {
@@ -179,6 +146,7 @@ def replace_chunks(
                 "content_sha256": chunk.content_sha256,
                 "embedding_model": model,
                 "embedding_dim": dim,
+                "indexed_at": func.now() if indexed else None,
             }
             for cid, chunk in zip(ids, chunks, strict=True)
         ]
@@ -186,16 +154,40 @@ def replace_chunks(
         changed = (document_chunks.c.content_sha256 != statement.excluded.content_sha256) | (
             document_chunks.c.embedding_model != statement.excluded.embedding_model
         )
+        keep = {"id", "tenant_id", "indexed_at"}
         connection.execute(
             statement.on_conflict_do_update(
                 index_elements=[document_chunks.c.id],
                 set_={
-                    **{name: statement.excluded[name] for name in rows[0] if name not in ("id", "tenant_id")},
-                    "indexed_at": case((changed, null()), else_=document_chunks.c.indexed_at),
+                    **{name: statement.excluded[name] for name in rows[0] if name not in keep},
+                    "indexed_at": func.now()
+                    if indexed
+                    else case((changed, null()), else_=document_chunks.c.indexed_at),
                 },
             )
         )
-    return ids
+    forget_unused_embeddings(connection, tenant_id, [row.content_sha256 for row in removed])
+    return [row.id for row in removed]
+
+
+def has_chunks(connection: Connection, tenant_id: str, document_id: uuid.UUID) -> bool:
+    return connection.execute(
+        select(
+            select(document_chunks.c.id)
+            .where(document_chunks.c.tenant_id == tenant_id, document_chunks.c.document_id == document_id)
+            .exists()
+        )
+    ).scalar_one()
+
+
+def remove_chunks(connection: Connection, tenant_id: str, document_id: uuid.UUID) -> None:
+    """A failed document keeps no chunks, and no embedding only its chunks used."""
+    hashes = connection.execute(
+        document_chunks.delete()
+        .where(document_chunks.c.tenant_id == tenant_id, document_chunks.c.document_id == document_id)
+        .returning(document_chunks.c.content_sha256)
+    ).scalars()
+    forget_unused_embeddings(connection, tenant_id, list(hashes))
 
 
 def chunks_of(connection: Connection, tenant_id: str, document_id: uuid.UUID, limit: int, offset: int) -> list[Any]:
@@ -260,10 +252,11 @@ def mark_indexed(connection: Connection, tenant_id: str, chunk_ids: Sequence[uui
         )
 
 
-def finish_indexed(
-    connection: Connection, tenant_id: str, document_ids: Sequence[uuid.UUID] | None = None
+def promote_index_waiting(
+    connection: Connection, tenant_id: str, busy: Iterable[uuid.UUID], document_ids: Sequence[uuid.UUID] | None = None
 ) -> list[uuid.UUID]:
-    """Documents whose chunks are all in the index become ``indexed``."""
+    """Documents that needed attention only because the vector store was down while they were
+    published (their chunks are in the record) become ``indexed`` once a sync put every chunk in."""
     pending = select(document_chunks.c.id).where(
         document_chunks.c.document_id == documents.c.id, document_chunks.c.indexed_at.is_(None)
     )
@@ -271,11 +264,14 @@ def finish_indexed(
         update(documents)
         .where(
             documents.c.tenant_id == tenant_id,
-            documents.c.status == "processing",
-            documents.c.chunked_at.is_not(None),
+            documents.c.status == "needs_attention",
+            documents.c.error_code == "index_pending",
+            documents.c.id.notin_(list(busy)),
             ~pending.exists(),
         )
-        .values(status="indexed", error=None, indexed_at=func.now(), updated_at=func.now())
+        .values(
+            status="indexed", error=None, error_code=None, retry_at=None, indexed_at=func.now(), updated_at=func.now()
+        )
         .returning(documents.c.id)
     )
     if document_ids is not None:

@@ -24,6 +24,9 @@ TENANT_SQL = text(
     WHERE tenant_id = :tenant AND finished_at IS NOT NULL
     """
 )
+DOCUMENTS_SQL = text(
+    "SELECT count(*) FILTER (WHERE status = 'needs_attention') AS attention FROM documents WHERE tenant_id = :tenant"
+)
 DAGSTER_RUNS_SQL = text("SELECT status, count(*) FROM runs GROUP BY status")
 DAGSTER_FAILED_SQL = text(
     "SELECT pipeline_name, count(*) FROM runs WHERE status = 'FAILURE' AND end_time > :since GROUP BY pipeline_name"
@@ -37,6 +40,7 @@ class TenantFreshness:
     last_ingest: float | None
     pending_files: int
     oldest_pending_age: float  # seconds, 0 when the inbox is empty
+    documents_needing_attention: int = 0
 
 
 def tenant_freshness(engine: Engine, settings: Settings) -> list[TenantFreshness]:
@@ -47,6 +51,7 @@ def tenant_freshness(engine: Engine, settings: Settings) -> list[TenantFreshness
         for tenant in list(tenants):
             connection.execute(text("SELECT set_config('luna.tenant_id', :t, true)"), {"t": tenant})
             row = connection.execute(TENANT_SQL, {"tenant": tenant}).one()
+            attention = connection.execute(DOCUMENTS_SQL, {"tenant": tenant}).scalar_one()
             files = pending_files(settings, tenant)
             oldest = min((p.stat().st_mtime for p in files), default=now)
             out.append(
@@ -56,6 +61,7 @@ def tenant_freshness(engine: Engine, settings: Settings) -> list[TenantFreshness
                     row.last_ingest.timestamp() if row.last_ingest else None,
                     len(files),
                     max(0.0, now - oldest),
+                    attention,
                 )
             )
     return out

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from luna_core.db.tenancy import validate_tenant_id
 from luna_core.settings import Settings
-from luna_core.storage.keys import KeyRing, dev_key_spec
+from luna_core.storage.keys import KeyRing, StorageKeyError, dev_key_spec
 
 MAGIC = b"LUNB\x01"
 NONCE_BYTES = 12
@@ -85,9 +85,16 @@ def _split(blob: bytes) -> tuple[str, bytes, bytes, bytes]:
 
 
 class BlobStore:
-    def __init__(self, root: Path, keys: KeyRing) -> None:
+    def __init__(self, root: Path, keys: KeyRing | Callable[[], KeyRing]) -> None:
         self.root = Path(root)
-        self.keys = keys
+        self._keys = keys
+
+    @property
+    def keys(self) -> KeyRing:
+        """The key ring, read on first use: finding, checking or deleting a blob needs no key."""
+        if not isinstance(self._keys, KeyRing):
+            self._keys = self._keys()
+        return self._keys
 
     def tenant_dir(self, tenant_id: str) -> Path:
         return self.root / validate_tenant_id(tenant_id)
@@ -193,12 +200,17 @@ class BlobStore:
 
 
 def key_ring(settings: Settings) -> KeyRing:
+    """The configured keys; never a new one (see ``keys.dev_key_spec``)."""
     if settings.storage_key:
         return KeyRing.from_specs(settings.storage_key, settings.storage_keys_old)
     if settings.environment == "prod":
-        raise RuntimeError("LUNA_STORAGE_KEY must be set in prod (base64 of 32 random bytes)")
+        raise StorageKeyError(
+            "LUNA_STORAGE_KEY must be set in prod (base64 of 32 random bytes: `luna storage new-key`)"
+        )
     return KeyRing.from_specs(dev_key_spec(settings.data_dir), settings.storage_keys_old)
 
 
 def blob_store(settings: Settings) -> BlobStore:
-    return BlobStore(settings.resolved_storage_dir, key_ring(settings))
+    """The tenant blobs under the storage folder; the key ring is read when a blob is encrypted or
+    decrypted, and a missing key is a ``StorageKeyError`` then."""
+    return BlobStore(settings.resolved_storage_dir, lambda: key_ring(settings))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -79,11 +80,39 @@ class KeyRing:
             ) from None
 
 
+DEV_KEY_FILE = "storage_key"
+
+
+def dev_key_path(data_dir: Path) -> Path:
+    return data_dir / DEV_KEY_FILE
+
+
 def dev_key_spec(data_dir: Path) -> str:
-    """Outside prod: one key generated once and kept (mode 600) under the data directory."""
-    path = data_dir / "storage_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(new_key_spec())
-        path.chmod(0o600)
-    return path.read_text().strip()
+    """Outside prod without ``LUNA_STORAGE_KEY``: the key kept (mode 600) under the data directory.
+
+    Never created here: a process that looks in the wrong folder (another working directory,
+    another ``LUNA_DATA_DIR``) must fail loudly instead of encrypting with a key of its own that
+    no other process knows, and reading nothing the others wrote."""
+    path = dev_key_path(data_dir)
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        raise StorageKeyError(
+            f"no storage key: LUNA_STORAGE_KEY is not set and there is no key file at {path}. Set "
+            "LUNA_STORAGE_KEY (make one with `luna storage new-key`), or check that LUNA_DATA_DIR is the "
+            "folder the other Luna processes use (`luna storage new-key --save` keeps a development key there)"
+        ) from None
+
+
+def create_dev_key(data_dir: Path) -> tuple[Path, bool]:
+    """Keeps a new development key under the data directory unless one is there; (path, created).
+    Only ``luna storage new-key --save`` and the demo's first set-up call this."""
+    path = dev_key_path(data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never replaces a key in use
+    except FileExistsError:
+        return path, False
+    with os.fdopen(fd, "w") as handle:
+        handle.write(new_key_spec())
+    return path, True

@@ -160,8 +160,10 @@ export interface DocumentOut {
   content_type: string;
   size_bytes: number;
   sha256: string;
-  status: "queued" | "processing" | "indexed" | "failed";
+  status: "queued" | "processing" | "indexed" | "needs_attention" | "failed";
   error: string | null;
+  error_code?: string | null;
+  retry_at?: string | null;
   pages: number | null;
   language: string | null;
   author: string | null;

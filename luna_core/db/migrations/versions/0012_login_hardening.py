@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import context, op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -6,7 +6,7 @@ import { useI18n } from "../../lib/i18n";
 import type { Chunk, DocumentOut, Page } from "../../lib/types";
 import { useApi } from "../../lib/useApi";
 
-const STATUS_TONE = { queued: "neutral", processing: "warn", indexed: "good", failed: "bad" } as const;
+const STATUS_TONE = { queued: "neutral", processing: "warn", indexed: "good", needs_attention: "warn", failed: "bad" } as const;
 
 export function Documents() {
   const { t, locale } = useI18n();
@@ -95,7 +95,7 @@ export function Documents() {
                         </td>
                         <td>
                           <Badge tone={STATUS_TONE[doc.status]}>{doc.status}</Badge>
-                          {doc.error && <div className="text-xs text-bad">{doc.error}</div>}
+                          {doc.error && <div className={`text-xs ${doc.status === "needs_attention" ? "text-warn" : "text-bad"}`}>{doc.error}</div>}
                         </td>
                         <td className="tabular-nums">{doc.chunk_count}</td>
                         <td className="tabular-nums">{fmtBytes(doc.size_bytes, locale)}</td>
