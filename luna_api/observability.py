@@ -168,6 +168,26 @@ class ObservabilityMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id, method=scope["method"], path=scope["path"])
         started = time.perf_counter()
         status = 500
+        finished = False
+
+        def finish() -> None:
+            # At the response's last byte: a background task (FastAPI runs it after the body, inside
+            # this same call) is no part of the request's duration, its metrics or its log line.
+            nonlocal finished
+            if finished:
+                return
+            finished = True
+            route = getattr(scope.get("route"), "path", "unmatched")
+            elapsed = time.perf_counter() - started
+            REQUESTS.labels(scope["method"], route, str(status)).inc()
+            LATENCY.labels(scope["method"], route).observe(elapsed)
+            log.info(
+                "request",
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 1),
+                tenant=scope["state"].get("tenant_id"),
+            )
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -180,10 +200,16 @@ class ObservabilityMiddleware:
                     [(b"x-request-id", request_id.encode("latin-1")), (b"server-timing", took)]
                 )
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                finish()
 
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
+            if finished:
+                # The response went out whole; what failed ran after it (a background task).
+                log.exception("unhandled error after the response", route=getattr(scope.get("route"), "path", None))
+                return
             # Answered here, not re-raised: the client gets the request id, the log the traceback.
             log.exception("unhandled error")
             body = {
@@ -192,17 +218,7 @@ class ObservabilityMiddleware:
                 "request_id": request_id,
             }
             await _json(500, body)(scope, receive, send_with_id)
-        route = getattr(scope.get("route"), "path", "unmatched")
-        elapsed = time.perf_counter() - started
-        REQUESTS.labels(scope["method"], route, str(status)).inc()
-        LATENCY.labels(scope["method"], route).observe(elapsed)
-        log.info(
-            "request",
-            route=route,
-            status=status,
-            duration_ms=round(elapsed * 1000, 1),
-            tenant=scope["state"].get("tenant_id"),
-        )
+        finish()  # no complete body was sent (the client went away): counted when the app returns
 
 
 def _json(status: int, body: dict) -> JSONResponse:

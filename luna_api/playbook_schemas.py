@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -78,7 +79,9 @@ class RecommendationOut(BaseModel):
 
 
 class RecommendationsOut(BaseModel):
-    date: date | None
+    date: dt.date = Field(
+        description="the tenant-local day these are for (asked, or tomorrow once planned, else today)"
+    )
     language: str = Field(description="the language title and reason are written in")
     items: list[RecommendationOut]
 
@@ -92,7 +95,7 @@ class SlotOut(BaseModel):
 
 
 class ScheduleOut(BaseModel):
-    date: date | None
+    date: dt.date = Field(description="the tenant-local day planned (asked, or tomorrow once planned, else today)")
     slots: list[SlotOut]
     naive_cost_eur: float
     optimised_cost_eur: float

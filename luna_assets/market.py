@@ -1,22 +1,21 @@
 """Market assets: day-ahead prices for the platform's bidding zones (not tenant-partitioned)."""
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from dagster import AssetExecutionContext, Config, MaterializeResult, asset
 
+from luna_core.market.auction import MARKET_TZ, last_published_day, market_today
 from luna_core.market.store import latest_price_day, upsert_prices
 from luna_core.tenants import list_tenants
 from resources import LunaResource
-
-MARKET_TZ = ZoneInfo("Europe/Berlin")
 
 
 class PricesConfig(Config):
     start: str | None = None
     """First delivery day (YYYY-MM-DD) for a backfill; default: the newest stored day (or history_days back)."""
     end: str | None = None
-    """Last delivery day; default: tomorrow (the day-ahead auction closes at noon)."""
+    """Last delivery day; default: the last one published (tomorrow from 13:00 Europe/Berlin, the
+    day-ahead auction's publication, else today)."""
     history_days: int = 120
 
 
@@ -30,8 +29,9 @@ def day_ahead_prices(context: AssetExecutionContext, config: PricesConfig, luna:
     settings, engine = luna.settings(), luna.engine()
     source = luna.prices()
     zones = sorted({t.zone for t in list_tenants(engine, active_only=True)} | {settings.default_zone})
-    today = datetime.now(MARKET_TZ).date()
-    end = date.fromisoformat(config.end) if config.end else today + timedelta(days=1)
+    now = datetime.now(MARKET_TZ)
+    today = market_today(now)
+    end = date.fromisoformat(config.end) if config.end else last_published_day(now)
     written, fetched, failed = {}, 0, {}
     for zone in zones:
         # One zone's source failing must not hold back the others; the run still fails below.

@@ -1,5 +1,10 @@
 """Fixtures on real services: a fresh PostgreSQL database per test session on the server at
-127.0.0.1:5432 (``LUNA_TEST_PG_URL`` to point elsewhere), migrated to head."""
+127.0.0.1:5432 (``LUNA_TEST_PG_URL`` to point elsewhere), migrated to head.
+
+``LUNA_TEST_NOW`` (an ISO instant with offset, e.g. ``2026-12-02T05:41:00Z``) runs the whole session
+with this process's clock set to that instant and ticking on from there (``time-machine``, in-process:
+never Debian's faketime, which breaks the embedded PostgreSQL). PostgreSQL's ``now()`` and processes
+the tests start keep the real clock."""
 
 from __future__ import annotations
 
@@ -7,9 +12,11 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -19,6 +26,46 @@ from luna_core.knowledge.service import prepare_index
 from luna_core.settings import Settings
 from luna_core.storage.keys import create_dev_key
 from luna_core.tenants import create_tenant
+
+TEST_NOW = "LUNA_TEST_NOW"
+_CLOCK = pytest.StashKey[time_machine.travel]()
+
+
+def set_instant() -> datetime | None:
+    """The instant ``LUNA_TEST_NOW`` names (timezone-aware), or None when unset."""
+    value = os.environ.get(TEST_NOW, "").strip()
+    if not value:
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        raise pytest.UsageError(f"{TEST_NOW}={value!r} is not an ISO instant, e.g. 2026-12-02T05:41:00Z") from None
+    if instant.tzinfo is None:
+        raise pytest.UsageError(f"{TEST_NOW}={value!r} needs a UTC offset (Z or +01:00): local time is ambiguous")
+    return instant
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Here, not in a fixture: module-level constants computed at import (collection) see the set clock too.
+    instant = set_instant()
+    if instant is not None:
+        traveller = time_machine.travel(instant, tick=True)
+        traveller.start()
+        config.stash[_CLOCK] = traveller
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    traveller = config.stash.get(_CLOCK, None)
+    if traveller is not None:
+        traveller.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    instant = set_instant()
+    if instant is None:
+        return f"clock: the wall clock ({TEST_NOW} unset)"
+    return f"clock: {TEST_NOW}={instant.isoformat()} (time-machine, ticking from there)"
+
 
 METRICS_TOKEN = "test-metrics-token-" + "m" * 24
 SERVER_URL = os.environ.get("LUNA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -1,12 +1,18 @@
 """`luna demo --no-serve` end to end on the test server: demo tenants, every asset, KPIs present,
 sample documents indexed, playbook rules on and recommendations planned, runs recorded in a
 PostgreSQL-backed Dagster instance (the one the UI would show). The pgvector index lives in the
-test session's embedded server (the server at 5432 has no pgvector)."""
+test session's embedded server (the server at 5432 has no pgvector).
+
+The clock is set (time-machine): three days of simulated history and what the playbook can plan depend
+on the date and the hour. At 06:41 in Berlin tomorrow's day-ahead prices are not out yet, so today is
+planned and served; the wallbox charged on the Wednesday before, so an EV plan is expected."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, date, datetime
 
+import time_machine
 from dagster import DagsterInstance
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -22,7 +28,11 @@ from luna_core.settings import get_settings
 from luna_core.simulation.sites import DEMO_SITES
 from tests.conftest import create_database, drop_database
 
+NOW = datetime(2026, 11, 19, 5, 41, tzinfo=UTC)  # a Thursday, 06:41 in Berlin: before the prices' publication
+TODAY = date(2026, 11, 19)
 
+
+@time_machine.travel(NOW, tick=True)
 def test_demo_seeds_and_materializes_everything(engine, settings, registry, monkeypatch, tmp_path):
     dagster_db = f"luna_demo_dagster_{uuid.uuid4().hex[:6]}"
     url = create_database(dagster_db).replace("+psycopg://", "+psycopg2://")
@@ -66,7 +76,9 @@ def test_demo_seeds_and_materializes_everything(engine, settings, registry, monk
             cited = {c["title"] for c in answer.json()["citations"]}
             assert answer.json()["mode"] in ("llm", "extractive") and any("Wallbox" in t for t in cited), answer.json()
             assert "residual current" in answer.json()["answer"], answer.json()
-            planned = client.get("/playbook/recommendations", headers=headers).json()["items"]
+            current = client.get("/playbook/recommendations", headers=headers).json()
+            assert current["date"] == TODAY.isoformat(), current  # today's: tomorrow's prices are not out yet
+            planned = current["items"]
             assert any(item["strategy"] == "ev_cheapest_window" and item["saving_eur"] is not None for item in planned)
         for site in DEMO_SITES:
             with tenant_scope(engine, site.tenant_id) as connection:

@@ -1,7 +1,10 @@
 """The recommendations asset materialized for real (Dagster ``materialize``, PostgreSQL): a simulated
 site with EV chargers, a heat pump, a battery and PV, four weeks of readings and simulated day-ahead
 prices; the schedule, recommendations and ledger it writes, realised savings from the device meters,
-the same data through the API, and rules that act only on their own tenant."""
+the same data through the API, and rules that act only on their own tenant.
+
+The module runs at a set instant (time-machine): what the simulated devices did on "yesterday" (an EV
+charging, a heat pump heating) depends on the date, so the asserted plans would otherwise too."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
+import time_machine
 from dagster import instance_for_test, materialize
 from sqlalchemy import func, select
 
@@ -33,6 +37,13 @@ from resources import LunaResource
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DAYS = 29
+NOW = datetime(2026, 12, 2, 14, 30, tzinfo=BERLIN)  # a Wednesday afternoon: tomorrow's prices are out
+
+
+@pytest.fixture(scope="module", autouse=True)
+def clock():
+    with time_machine.travel(NOW, tick=True):
+        yield
 
 
 def _site(tenant_id: str, zone: str) -> SiteSpec:

@@ -32,7 +32,7 @@ from luna_core.playbook.inputs import NoPrices
 from luna_core.playbook.optimizer import Infeasible
 from luna_core.playbook.recommendations import recommendation_text
 from luna_core.playbook.simulate import Simulation, simulate
-from luna_core.playbook.store import newest_day, plan_slots, read_recommendations, read_schedule
+from luna_core.playbook.store import current_day, plan_slots, read_recommendations, read_schedule
 from luna_core.playbook.strategies import STRATEGIES, StrategyError
 
 router = APIRouter(prefix="/playbook", tags=["playbook"])
@@ -166,20 +166,22 @@ def _recommendation(row, texts: Translator) -> RecommendationOut:
 
 @router.get("/recommendations", response_model=RecommendationsOut)
 def recommendations(ctx: Ctx, texts: Texts, date: Day = None) -> RecommendationsOut:
-    """The day's recommendations (default: the newest planned day), each with its title and reason in
-    the reader's language (``?language=``, else ``Accept-Language``), rendered now from the stored
-    message and its figures."""
-    day = _day(date) or newest_day(ctx.db, ctx.tenant_id)
-    rows = read_recommendations(ctx.db, ctx.tenant_id, day) if day else []
+    """The day's recommendations, each with its title and reason in the reader's language (``?language=``,
+    else ``Accept-Language``), rendered now from the stored message and its figures. Default day
+    (tenant-local): tomorrow once its recommendations exist (after the day-ahead prices are published),
+    else today."""
+    day = _day(date) or current_day(ctx.db, ctx.tenant_id, "recommendations")
+    rows = read_recommendations(ctx.db, ctx.tenant_id, day)
     ctx.audit("playbook.recommendations.read", target=f"day/{day}")
     return RecommendationsOut(date=day, language=texts.language, items=[_recommendation(r, texts) for r in rows])
 
 
 @router.get("/schedule", response_model=ScheduleOut)
 def schedule(ctx: Ctx, date: Day = None) -> ScheduleOut:
-    """Every planned device's slots for the day (default: the newest planned day); empty when none."""
-    day = _day(date) or newest_day(ctx.db, ctx.tenant_id)
-    rows = read_schedule(ctx.db, ctx.tenant_id, day) if day else []
+    """Every planned device's slots for the day; empty when none. Default day (tenant-local): tomorrow
+    once its schedule exists, else today."""
+    day = _day(date) or current_day(ctx.db, ctx.tenant_id, "schedule")
+    rows = read_schedule(ctx.db, ctx.tenant_id, day)
     ctx.audit("playbook.schedule.read", target=f"day/{day}")
     naive = sum(r.naive_cost_eur for r in rows)
     optimised = sum(r.optimised_cost_eur for r in rows)

@@ -3,12 +3,14 @@ plan is one decision), read back for the API. Run inside ``tenant_scope``."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, delete, func, insert, select
 
 from luna_core.db.schema import playbook_recommendations, playbook_schedules
+from luna_core.playbook.inputs import tenant_zone
 from luna_core.playbook.optimizer import Plan
 from luna_core.playbook.recommendations import DayPlan
 
@@ -82,13 +84,16 @@ def read_recommendations(connection: Connection, tenant_id: str, day: date) -> l
     )
 
 
-def newest_day(connection: Connection, tenant_id: str) -> date | None:
-    """The newest day with a stored plan or recommendation."""
-    return (
-        connection.execute(
-            select(func.max(playbook_recommendations.c.day)).where(playbook_recommendations.c.tenant_id == tenant_id)
-        ).scalar_one()
-        or connection.execute(
-            select(func.max(playbook_schedules.c.day)).where(playbook_schedules.c.tenant_id == tenant_id)
-        ).scalar_one()
-    )
+def current_day(
+    connection: Connection, tenant_id: str, what: Literal["recommendations", "schedule"], now: datetime | None = None
+) -> date:
+    """The tenant-local day whose plan matters at ``now`` (default: this moment): tomorrow once it has
+    ``what`` stored (its day-ahead prices are out and the playbook ran), else today."""
+    _, timezone = tenant_zone(connection, tenant_id)
+    today = (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone)).date()
+    table = playbook_recommendations if what == "recommendations" else playbook_schedules
+    tomorrow = today + timedelta(days=1)
+    planned = connection.execute(
+        select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id, table.c.day == tomorrow)
+    ).scalar_one()
+    return tomorrow if planned else today

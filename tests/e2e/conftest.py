@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import polars as pl
 import pytest
+import time_machine
 
 from luna_core.db.tenancy import tenant_scope
 from luna_core.energy.kpis import compute_tenant_kpis, store_tenant_kpis
@@ -43,6 +44,17 @@ PASSWORD = "correct horse battery"
 
 def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+def new_context(browser, world: World, **options):
+    """A browser context on the world's server. When this process's clock is set (``LUNA_TEST_NOW``
+    or a test's own ``time_machine.travel``), the page's clock starts at the same instant and runs on
+    from there, so the dashboard and the API (served from this process) agree on what "now" is."""
+    options = {"locale": "en-GB", "viewport": {"width": 1366, "height": 900}, **options}
+    context = browser.new_context(base_url=world.url, **options)
+    if time_machine.escape_hatch.is_travelling():
+        context.clock.install(time=datetime.now(UTC))
+    return context
 
 
 def free_port() -> int:
@@ -190,25 +202,31 @@ def world(chromium_path, engine, api_settings: Settings) -> Iterator[World]:
     a, b = f"e2e-a-{suffix}", f"e2e-b-{suffix}"
     a_meter, b_meter = f"a-house-{suffix}", f"b-shop-{suffix}"
     a_name = f"Sonnenhof {suffix}"
-    create_tenant(
-        engine,
-        a,
-        a_name,
-        zone=f"ZA-{suffix}",
-        meter_specs=(Meter(a_meter), Meter(f"a-pv-{suffix}", "pv", 10.0), Meter(f"a-ev-{suffix}", "ev", 11.0)),
-    )
-    create_tenant(engine, b, f"Bäckerei {suffix}", zone=f"ZB-{suffix}", meter_specs=(Meter(b_meter),))
-    seed_energy(engine, a, f"ZA-{suffix}", {"consumption": a_meter, "pv": f"a-pv-{suffix}", "ev": f"a-ev-{suffix}"})
-    seed_energy(engine, b, f"ZB-{suffix}", {"consumption": b_meter}, days=2, scale=1.7)
-    people = (add_person(engine, a, "customer"), add_person(engine, a, "admin"), add_person(engine, b, "customer"))
-    settings = Settings.model_validate({**api_settings.model_dump(), "ui_dist_dir": DIST})
-    app = create_app(settings)
-    with ServerThread(app) as server:
-        # The first schema build takes seconds on a loaded machine: more than httpx's default 5 s timeout.
-        paths = set(httpx.get(f"{server.url}/openapi.json", timeout=60).json()["paths"])
-        yield World(server.url, *people, a_meter, b_meter, a_name, paths)
-    delete_tenant(engine, a)
-    delete_tenant(engine, b)
+    created: list[str] = []
+    try:
+        create_tenant(
+            engine,
+            a,
+            a_name,
+            zone=f"ZA-{suffix}",
+            meter_specs=(Meter(a_meter), Meter(f"a-pv-{suffix}", "pv", 10.0), Meter(f"a-ev-{suffix}", "ev", 11.0)),
+        )
+        created.append(a)
+        create_tenant(engine, b, f"Bäckerei {suffix}", zone=f"ZB-{suffix}", meter_specs=(Meter(b_meter),))
+        created.append(b)
+        seed_energy(engine, a, f"ZA-{suffix}", {"consumption": a_meter, "pv": f"a-pv-{suffix}", "ev": f"a-ev-{suffix}"})
+        seed_energy(engine, b, f"ZB-{suffix}", {"consumption": b_meter}, days=2, scale=1.7)
+        people = (add_person(engine, a, "customer"), add_person(engine, a, "admin"), add_person(engine, b, "customer"))
+        settings = Settings.model_validate({**api_settings.model_dump(), "ui_dist_dir": DIST})
+        app = create_app(settings)
+        with ServerThread(app) as server:
+            paths = set(httpx.get(f"{server.url}/openapi.json", timeout=60).json()["paths"])
+            yield World(server.url, *people, a_meter, b_meter, a_name, paths)
+    finally:
+        # Also when the set-up failed half way: a leftover tenant's made-up zone would fail every
+        # later run of the prices asset (the simulator knows only real zones).
+        for tenant in created:
+            delete_tenant(engine, tenant)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -220,7 +238,7 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def page(request, browser, world):
-    context = browser.new_context(base_url=world.url, locale="en-GB", viewport={"width": 1366, "height": 900})
+    context = new_context(browser, world)
     page = context.new_page()
     page.set_default_timeout(20_000)
     errors: list[str] = []

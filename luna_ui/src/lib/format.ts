@@ -79,3 +79,10 @@ export function isoDate(date: Date, timeZone: string): string {
   const p = zonedParts(date, timeZone);
   return `${p.year}-${String(p.month).padStart(2, "0")}-${String(p.day).padStart(2, "0")}`;
 }
+
+/** "today" or "tomorrow" when the tenant-local day `iso` (YYYY-MM-DD) is one of them at `now`, else null. */
+export function relativeDay(iso: string, timeZone: string, now: Date = new Date()): "today" | "tomorrow" | null {
+  if (iso === isoDate(now, timeZone)) return "today";
+  if (iso === isoDate(zonedMidnight(now, timeZone, 1), timeZone)) return "tomorrow";
+  return null;
+}

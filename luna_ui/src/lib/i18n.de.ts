@@ -178,7 +178,7 @@ export const de: Record<Key, string> = {
 
   "playbook.title": "Playbook",
   "playbook.subtitle": "Regeln und Strategien, die Luna für Sie befolgt.",
-  "playbook.schedule": "Fahrplan für morgen",
+  "playbook.schedule": "Fahrplan",
   "playbook.baseline": "Ohne Optimierung",
   "playbook.optimised": "Optimiert",
   "playbook.price": "Preis",

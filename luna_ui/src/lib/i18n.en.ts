@@ -176,7 +176,7 @@ export const en = {
 
   "playbook.title": "Playbook",
   "playbook.subtitle": "Rules and strategies Luna follows for you.",
-  "playbook.schedule": "Tomorrow's schedule",
+  "playbook.schedule": "Schedule",
   "playbook.baseline": "Without optimisation",
   "playbook.optimised": "Optimised",
   "playbook.price": "Price",

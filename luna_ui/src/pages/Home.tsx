@@ -4,13 +4,16 @@ import { alignSeries, Chart, toSeconds } from "../components/Chart";
 import { Badge, Button, Card, ErrorNote, inputClass, Spinner, Stat } from "../components/ui";
 import { api, ApiError } from "../lib/api";
 import { useAuth } from "../lib/auth";
-import { fmtDate, fmtDateTime, fmtEur, fmtNumber, fmtPct, fmtTime, isoDate, zonedMidnight, zonedParts } from "../lib/format";
+import { fmtDate, fmtDateTime, fmtEur, fmtNumber, fmtPct, fmtTime, relativeDay, zonedMidnight, zonedParts } from "../lib/format";
 import { useI18n } from "../lib/i18n";
 import { useTenant } from "../lib/tenant";
 import type { Aggregate, Bucket, Health, Kpis, Recommendation } from "../lib/types";
 import { useApi } from "../lib/useApi";
 
 const HISTORY_DAYS = 28;
+// The playbook plans tomorrow once the day-ahead prices are out (about 13:00 Berlin): a Home page left
+// open over lunch picks tomorrow's recommendations up without a reload.
+const RECOMMENDATIONS_POLL_MS = 10 * 60_000;
 
 /** Mean kWh of the history's days up to the same local time of day, and the mean profile per quarter hour. */
 export function normalDay(buckets: Bucket[], cutoffMinutes: number, timeZone: string) {
@@ -80,13 +83,11 @@ export function Home() {
       : null,
     `history-${asOf}-${tz}`,
   );
+  // No date: the server answers with tomorrow's recommendations once they exist, else today's, and says which.
   const recommendations = useApi(
-    () =>
-      api.get<{ date: string; items: Recommendation[] }>("/playbook/recommendations", {
-        date: isoDate(new Date(), tz),
-        language: lang,
-      }),
+    () => api.get<{ date: string; items: Recommendation[] }>("/playbook/recommendations", { language: lang }),
     `recs-${tz}-${lang}`,
+    RECOMMENDATIONS_POLL_MS,
   );
 
   const cutoff = useMemo(() => {
@@ -136,6 +137,8 @@ export function Home() {
       : null;
   const noKpis = kpis.error instanceof ApiError && kpis.error.status === 404;
   const recs = (recommendations.data?.items ?? []).slice().sort((a, b) => b.saving_eur - a.saving_eur).slice(0, 3);
+  const recsDay = recommendations.data?.date;
+  const recsWhen = recsDay ? relativeDay(recsDay, tz) : null;
 
   return (
     <div className="flex flex-col gap-6">
@@ -239,7 +242,18 @@ export function Home() {
       </div>
 
       {!recommendations.missing && !(recommendations.error && !recommendations.data) && (
-        <Card title={t("home.recommendations")} testId="recommendations">
+        <Card
+          title={t("home.recommendations")}
+          testId="recommendations"
+          actions={
+            recsDay && (
+              <span className="text-xs text-muted" data-testid="recommendations-day" data-day={recsDay}>
+                {recsWhen ? `${t(recsWhen === "today" ? "common.today" : "common.tomorrow")} · ` : ""}
+                {fmtDate(`${recsDay}T12:00:00Z`, locale, tz)}
+              </span>
+            )
+          }
+        >
           {recommendations.loading ? (
             <Spinner />
           ) : recs.length === 0 ? (

@@ -2,7 +2,7 @@ import { useMemo, useState } from "react";
 import { alignSeries, Chart, toSeconds } from "../components/Chart";
 import { Badge, Card, ErrorNote, Loadable, PageHeader, Stat } from "../components/ui";
 import { api } from "../lib/api";
-import { fmtDateTime, fmtEur, isoDate, zonedMidnight } from "../lib/format";
+import { fmtDate, fmtDateTime, fmtEur, relativeDay } from "../lib/format";
 import { useI18n } from "../lib/i18n";
 import { priceColour, priceStats } from "../lib/priceScale";
 import { useTenant } from "../lib/tenant";
@@ -47,8 +47,9 @@ export default function PlaybookPage() {
   const { t, locale, lang } = useI18n();
   const tenant = useTenant();
   const tz = tenant.timezone;
-  const tomorrow = isoDate(zonedMidnight(new Date(), tz, 1), tz);
-  const schedule = useApi(() => api.get<Schedule>("/playbook/schedule", { date: tomorrow }), `schedule-${tomorrow}`);
+  // No date: tomorrow's schedule once it is planned (after the day-ahead prices), else today's.
+  const schedule = useApi(() => api.get<Schedule>("/playbook/schedule"), `schedule-${tz}`, 10 * 60_000);
+  const scheduleWhen = schedule.data?.date ? relativeDay(schedule.data.date, tz) : null;
   const rules = useApi(() => api.get<Page<Rule>>("/playbook/rules", { limit: 200 }), "rules");
   const strategies = useApi(() => api.get<Strategy[]>("/playbook/strategies", { language: lang }), `strategies-${lang}`);
   const savings = useApi(() => api.get<Savings>("/playbook/savings", { granularity: "month" }), "savings");
@@ -77,7 +78,18 @@ export default function PlaybookPage() {
     <div className="flex flex-col gap-6">
       <PageHeader title={t("playbook.title")} subtitle={t("playbook.subtitle")} />
 
-      <Card title={t("playbook.schedule")} testId="schedule">
+      <Card
+        title={t("playbook.schedule")}
+        testId="schedule"
+        actions={
+          schedule.data?.date && (
+            <span className="text-xs text-muted" data-testid="schedule-day" data-day={schedule.data.date}>
+              {scheduleWhen ? `${t(scheduleWhen === "today" ? "common.today" : "common.tomorrow")} · ` : ""}
+              {fmtDate(`${schedule.data.date}T12:00:00Z`, locale, tz)}
+            </span>
+          )
+        }
+      >
         <Loadable state={schedule}>
           {(s) => (
             <div className="flex flex-col gap-4">

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decodeClaims, withQuery } from "../lib/api";
-import { isoDate, zonedMidnight } from "../lib/format";
+import { isoDate, relativeDay, zonedMidnight } from "../lib/format";
 import { normalDay } from "../pages/Home";
 import { comparisonWindow, forecastSeries, sliceWindow } from "../pages/Meter";
 import { mergeWindows } from "../pages/Prices";
@@ -11,6 +11,21 @@ describe("time zones", () => {
     expect(zonedMidnight(new Date("2026-03-29T12:00:00Z"), "Europe/Berlin", 1).toISOString()).toBe("2026-03-29T22:00:00.000Z");
     expect(zonedMidnight(new Date("2026-10-25T12:00:00Z"), "Europe/Berlin", 1).toISOString()).toBe("2026-10-25T23:00:00.000Z");
     expect(isoDate(new Date("2026-06-30T22:30:00Z"), "Europe/Berlin")).toBe("2026-07-01");
+  });
+});
+
+describe("today or tomorrow, in the tenant's time zone", () => {
+  it("names the plan day relative to the local date, across midnight, month end and DST", () => {
+    // 00:30 in Berlin on 1 December is still 30 November in UTC.
+    expect(relativeDay("2026-12-01", "Europe/Berlin", new Date("2026-11-30T23:30:00Z"))).toBe("today");
+    expect(relativeDay("2026-12-02", "Europe/Berlin", new Date("2026-11-30T23:30:00Z"))).toBe("tomorrow");
+    expect(relativeDay("2026-12-01", "Europe/Berlin", new Date("2026-11-30T22:30:00Z"))).toBe("tomorrow");
+    expect(relativeDay("2026-11-30", "Europe/Berlin", new Date("2026-11-30T23:30:00Z"))).toBeNull();
+    // The 25-hour day when summer time ends, and the 23-hour day when it begins.
+    expect(relativeDay("2026-10-26", "Europe/Berlin", new Date("2026-10-25T22:59:00Z"))).toBe("tomorrow");
+    expect(relativeDay("2026-10-26", "Europe/Berlin", new Date("2026-10-25T23:00:00Z"))).toBe("today");
+    expect(relativeDay("2026-03-30", "Europe/Berlin", new Date("2026-03-29T21:59:00Z"))).toBe("tomorrow");
+    expect(relativeDay("2026-03-30", "Europe/Berlin", new Date("2026-03-29T22:00:00Z"))).toBe("today");
   });
 });
 

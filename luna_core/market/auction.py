@@ -1,0 +1,25 @@
+"""When day-ahead prices exist. The SDAC day-ahead auction for delivery day D closes at 12:00 CET on
+D-1 and its results are out by about 13:00 Europe/Berlin; before then no real source has D's prices,
+so the market simulator does not hand them out either (the demo would otherwise plan tomorrow at six
+in the morning, which no customer's installation could)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+MARKET_TZ = ZoneInfo("Europe/Berlin")
+PUBLICATION = time(13, 0)
+"""Local time (``MARKET_TZ``) from which the next delivery day's prices count as published."""
+
+
+def market_today(now: datetime | None = None) -> date:
+    """The delivery day running at ``now`` (default: this moment), in the market's time zone."""
+    return (now or datetime.now(MARKET_TZ)).astimezone(MARKET_TZ).date()
+
+
+def last_published_day(now: datetime | None = None) -> date:
+    """The last delivery day whose day-ahead prices are published at ``now``: tomorrow from
+    ``PUBLICATION`` on, today before it."""
+    local = (now or datetime.now(MARKET_TZ)).astimezone(MARKET_TZ)
+    return local.date() + timedelta(days=1) if local.time() >= PUBLICATION else local.date()
