@@ -92,8 +92,9 @@ def _needing_attention(api_settings, tenant) -> float:
     from luna_api.main import create_app
 
     try:
-        with TestClient(create_app(api_settings)) as client:
-            scraped = client.get("/metrics").text
+        labelled = api_settings.model_copy(update={"metrics_tenant_labels": True})
+        with TestClient(create_app(labelled)) as client:
+            scraped = client.get("/metrics", headers={"Authorization": f"Bearer {labelled.metrics_token}"}).text
     finally:
         create_app(api_settings)
     for family in text_string_to_metric_families(scraped):

@@ -114,7 +114,7 @@ def test_today_is_planned_before_publication_and_tomorrow_after(settings, api, a
 
 
 def _recommendation(title: str) -> DayPlan:
-    return DayPlan(recommendations=[Recommendation(None, "custom", title, title, "why", "warum", 1.0)])
+    return DayPlan(recommendations=[Recommendation(None, "custom", "playbook.custom", {"title": title}, 1.0)])
 
 
 def test_the_current_day_is_the_tenants_local_day(engine, tenant_factory):

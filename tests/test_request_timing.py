@@ -81,7 +81,7 @@ def _app_with_background(task) -> FastAPI:
         background.add_task(task)
         return {"queued": True}
 
-    app.add_middleware(ObservabilityMiddleware, max_body_bytes=1024)
+    app.add_middleware(ObservabilityMiddleware)
     return app
 
 
