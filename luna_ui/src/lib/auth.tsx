@@ -26,7 +26,13 @@ function claimsOf(session: Session | null): Claims | null {
 
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [session, setSession] = useState<Session | null>(() => api.current());
-  useEffect(() => api.subscribe(setSession), []);
+  useEffect(() => {
+    const unsubscribe = api.subscribe(setSession);
+    // A session that arrived between the first render and this effect (another tab's answer to
+    // "ask" when storage is blocked) sent no notice we could hear: read it now.
+    setSession(api.current());
+    return unsubscribe;
+  }, []);
   const claims = useMemo(() => claimsOf(session), [session]);
 
   // Refresh a minute before the access token expires, so a page left open keeps working.
