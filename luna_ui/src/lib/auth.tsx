@@ -1,4 +1,4 @@
-import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
+import { createContext, useContext, useEffect, useMemo, useSyncExternalStore, type ReactNode } from "react";
 import { api, decodeClaims, type Claims, type Session } from "./api";
 
 interface Auth {
@@ -24,15 +24,13 @@ function claimsOf(session: Session | null): Claims | null {
   }
 }
 
+const subscribeToSession = (onChange: () => void) => api.subscribe(onChange);
+const currentSession = () => api.current();
+
 export function AuthProvider({ children }: { children: ReactNode }) {
-  const [session, setSession] = useState<Session | null>(() => api.current());
-  useEffect(() => {
-    const unsubscribe = api.subscribe(setSession);
-    // A session that arrived between the first render and this effect (another tab's answer to
-    // "ask" when storage is blocked) sent no notice we could hear: read it now.
-    setSession(api.current());
-    return unsubscribe;
-  }, []);
+  // React's own store subscription: it re-reads the session after subscribing, so one that arrives
+  // between the first render and the subscription (another tab's answer when storage is blocked) counts.
+  const session = useSyncExternalStore(subscribeToSession, currentSession);
   const claims = useMemo(() => claimsOf(session), [session]);
 
   // Refresh a minute before the access token expires, so a page left open keeps working.
