@@ -115,12 +115,6 @@ def _existing_tenant(engine: Engine, tenant_id: str) -> None:
 CurrentTenant = Annotated[str, Depends(get_tenant)]
 
 
-async def require_admin(principal: CurrentPrincipal) -> Principal:
-    if not principal.is_admin:
-        raise ApiError(403, "this needs the admin role")
-    return principal
-
-
 async def require_platform_admin(principal: CurrentPrincipal) -> Principal:
     if not principal.platform_admin:
         raise ApiError(403, "this needs a platform admin")

@@ -572,8 +572,6 @@ TENANT_TABLES = (
 )
 # Platform tables: shared reference data, no tenant column.
 PLATFORM_TABLES = ("tenants", "market_prices", "login_failures")
-# The application may append to these but never rewrite history.
-APPEND_ONLY_TABLES = ("audit_log",)
 
 Index("users_tenant", users.c.tenant_id)
 Index("ingest_batches_tenant_started", ingest_batches.c.tenant_id, ingest_batches.c.started_at)
