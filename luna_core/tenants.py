@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Connection, Engine, Row, func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from luna_core.db.schema import METER_INTERVALS, METER_KINDS, meter_readings, meters, tenants
+from luna_core.db.schema import METER_INTERVALS, meter_readings, meters, tenants
 from luna_core.db.tenancy import tenant_scope, validate_tenant_id
+from luna_core.energy.site import METER_KINDS
 
 TENANT_KINDS = ("household", "business", "housing")
 

@@ -101,3 +101,24 @@ def test_the_sql_check_finds_sql():
     assert "import sqlalchemy" in sql_in(ROOT / "luna_core/forecasting/store.py")
     assert {"select(...)", "import luna_core.db.schema"} <= set(sql_in(ROOT / "luna_core/outbox.py"))
     assert any(found.startswith("SQL 'SELECT") for found in sql_in(ROOT / "luna_core/forecasting/store.py"))
+
+
+# The meter kinds and the site-load rule are declared once, in luna_core/energy/site.py; any other
+# module spelling the kinds out (a Literal, a tuple, a SQL IN list) would drift from it.
+SITE_DEFINITION = "luna_core/energy/site.py"
+KIND_SPELLINGS = (
+    '"consumption", "ev", "heat_pump"',
+    "'consumption', 'ev', 'heat_pump'",
+    '"consumption", "pv", "ev", "heat_pump", "battery"',
+)
+
+
+def test_meter_kinds_and_site_load_are_declared_once():
+    spelled = {
+        str(path.relative_to(ROOT)): [s for s in KIND_SPELLINGS if s in path.read_text()]
+        for package in ("luna_core", "luna_api", "luna_assets", "sensors", "resources", "luna_cli")
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts
+    }
+    declared = [KIND_SPELLINGS[0], KIND_SPELLINGS[2]]  # LOAD_KINDS and the MeterKind Literal
+    assert {file: found for file, found in spelled.items() if found} == {SITE_DEFINITION: declared}

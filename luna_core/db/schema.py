@@ -30,10 +30,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REAL, TSVECTOR, UUID
 
+from luna_core.energy.site import METER_KINDS
+
 metadata = MetaData()
 
 TENANT_ID_PATTERN = r"^[a-z][a-z0-9-]{1,62}$"
-METER_KINDS = ("consumption", "pv", "ev", "heat_pump", "battery")
 ROLES = ("admin", "customer")
 METER_INTERVALS = (15, 30, 60)
 

@@ -12,6 +12,7 @@ import numpy as np
 from sqlalchemy import Connection, select, text
 
 from luna_core.db.schema import forecasts, market_prices, meters, tenants
+from luna_core.energy.site import is_load
 from luna_core.forecasting.store import site_load
 from luna_core.playbook.conditions import DayFrame
 from luna_core.playbook.optimizer import PriceCurve
@@ -175,11 +176,7 @@ def load_day(connection: Connection, tenant_id: str, day: date) -> DayInputs:
     pv = sum((profiles[m] for m in pv_ids if m in profiles), start=np.zeros(len(curve))) if pv_ids else None
     if np.all(np.isnan(forecast)):
         # No forecast yet: the recent profile of the site's load stands in for it.
-        loads = [
-            profiles[m.meter_id]
-            for m in found
-            if m.kind in ("consumption", "ev", "heat_pump") and m.meter_id in profiles
-        ]
+        loads = [profiles[m.meter_id] for m in found if is_load(m.kind) and m.meter_id in profiles]
         if loads:
             forecast = np.sum(loads, axis=0)
     zone_info = ZoneInfo(timezone)
