@@ -106,7 +106,7 @@ class TenantIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["household", "business", "housing"] = "business"
     zone: str = Field("DE-LU", max_length=20)
-    timezone: str = Field("Europe/Berlin", max_length=64)
+    timezone: str | None = Field(None, max_length=64, description="IANA time zone; default: LUNA_DEFAULT_TIMEZONE")
     state: str | None = Field(None, max_length=2, description="German state code for holidays, e.g. BY")
     latitude: float | None = Field(None, ge=-90, le=90, description="for the weather the forecasts use")
     longitude: float | None = Field(None, ge=-180, le=180)

@@ -122,3 +122,26 @@ def test_meter_kinds_and_site_load_are_declared_once():
     }
     declared = [KIND_SPELLINGS[0], KIND_SPELLINGS[2]]  # LOAD_KINDS and the MeterKind Literal
     assert {file: found for file, found in spelled.items() if found} == {SITE_DEFINITION: declared}
+
+
+# The default time zone is a setting (LUNA_DEFAULT_TIMEZONE, read through settings.default_timezone())
+# and the market's is one constant (market/auction.MARKET_TIMEZONE); the name itself may stand only
+# there, in the tenants table's column default (schema and its migration) and in the simulators,
+# whose sites are German by design.
+TIMEZONE_NAME = "Europe/Berlin"
+TIMEZONE_HOMES = {
+    "luna_core/settings.py",
+    "luna_core/market/auction.py",
+    "luna_core/db/schema.py",
+    "luna_core/db/migrations/versions/0001_foundation.py",
+}
+
+
+def test_the_default_time_zone_is_spelled_only_where_it_is_defined():
+    spelled = {
+        str(path.relative_to(ROOT))
+        for package in ("luna_core", "luna_api", "luna_assets", "sensors", "resources", "luna_cli", "sim")
+        for path in (ROOT / package).rglob("*.py")
+        if TIMEZONE_NAME in path.read_text()
+    }
+    assert {file for file in spelled if not file.startswith("luna_core/simulation/")} == TIMEZONE_HOMES

@@ -17,12 +17,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, text
 from sqlalchemy.dialects.postgresql import insert
 
-from luna_core.db.schema import tenant_kpis, tenants
+from luna_core.db.schema import tenant_kpis
 from luna_core.energy.site import site_load_sql
 from luna_core.market.pricing import PRICE_EUR_PER_MWH, price_joins
+from luna_core.tenants import get_tenant
 
 _KPI_SQL = text(
     f"""
@@ -105,7 +106,8 @@ class TenantKpis:
 def compute_tenant_kpis(connection: Connection, tenant_id: str, as_of: date | None = None) -> TenantKpis | None:
     """KPIs for ``as_of`` (default: the tenant-local day of the newest reading); None without readings.
     Run inside ``tenant_scope``."""
-    zone, tz = connection.execute(select(tenants.c.zone, tenants.c.timezone).where(tenants.c.id == tenant_id)).one()
+    tenant = get_tenant(connection, tenant_id)
+    zone, tz = tenant.zone, tenant.timezone
     if as_of is None:
         as_of = connection.execute(_LATEST_DAY_SQL, {"tenant": tenant_id, "tz": tz}).scalar_one()
         if as_of is None:
