@@ -3,19 +3,15 @@
 from datetime import date
 
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
-from sqlalchemy import text
 
 from luna_assets.partitions import tenants_partitions
 from luna_core.db.tenancy import tenant_scope
 from luna_core.energy.hourly import refresh_consumption_hourly
 from luna_core.energy.kpis import compute_tenant_kpis, store_tenant_kpis
+from luna_core.energy.queries import readings_totals
 from luna_core.ingest import IngestPolicy
 from luna_core.landing import ingest_inbox
 from resources import LunaResource
-
-_TOTALS_SQL = text(
-    "SELECT count(*), count(DISTINCT meter_id), min(ts), max(ts) FROM meter_readings WHERE tenant_id = :tenant"
-)
 
 
 @asset(
@@ -39,17 +35,17 @@ def meter_readings(context: AssetExecutionContext, luna: LunaResource) -> Materi
                 f"{list(result.examples.values())}"
             )
     with tenant_scope(engine, tenant) as connection:
-        rows, meters, first, last = connection.execute(_TOTALS_SQL, {"tenant": tenant}).one()
+        stored = readings_totals(connection, tenant)
     return MaterializeResult(
         metadata={
             **report.totals,
             "files_ingested": MetadataValue.json(report.files_ingested),
             "files_rejected": MetadataValue.json(report.files_rejected),
             "notes": MetadataValue.json(report.notes),
-            "table_rows": rows,
-            "meters": meters,
-            "readings_from": MetadataValue.timestamp(first) if first else "none",
-            "readings_to": MetadataValue.timestamp(last) if last else "none",
+            "table_rows": stored.rows,
+            "meters": stored.meters,
+            "readings_from": MetadataValue.timestamp(stored.first) if stored.first else "none",
+            "readings_to": MetadataValue.timestamp(stored.last) if stored.last else "none",
         }
     )
 

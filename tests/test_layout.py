@@ -145,3 +145,62 @@ def test_the_default_time_zone_is_spelled_only_where_it_is_defined():
         if TIMEZONE_NAME in path.read_text()
     }
     assert {file for file in spelled if not file.startswith("luna_core/simulation/")} == TIMEZONE_HOMES
+
+
+# No SQL on core tables outside luna_core: the Dagster layers, the API and the CLI call core
+# functions. They may hold an Engine or a Connection and open tenant_scope (luna_core.db.tenancy),
+# but never name a table (luna_core.db.schema) nor build or spell a query.
+THIN_CALLERS = ("luna_api", "luna_assets", "sensors", "resources", "luna_cli")
+
+
+def _names_schema(node: ast.AST) -> bool:
+    if isinstance(node, ast.Import):
+        return any(alias.name.startswith("luna_core.db.schema") for alias in node.names)
+    if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        modules = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        return any(module.startswith("luna_core.db.schema") for module in modules)
+    return False
+
+
+def _one_word(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and len(node.value.split()) < 2
+
+
+def core_table_sql_in(path: Path) -> list[str]:
+    """``luna_core.db.schema`` imported, a SQL builder called or a SQL statement spelled (a string
+    that starts with a SQL keyword and goes on: a lone "DELETE" is an HTTP method)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if _names_schema(node):
+            found.append("import luna_core.db.schema")
+        elif (sql := _sql_of(node)) and not sql.startswith("import ") and not _one_word(node):
+            found.append(sql)
+    return found
+
+
+def test_thin_callers_write_no_sql_on_core_tables():
+    offenders = {
+        str(path.relative_to(ROOT)): found
+        for package in THIN_CALLERS
+        for path in (ROOT / package).rglob("*.py")
+        if (found := core_table_sql_in(path))
+    }
+    assert offenders == {}
+
+
+def test_the_core_table_check_finds_sql(tmp_path):
+    """It must be able to fail: on a core module, and on each way a caller could query a table."""
+    assert {"import luna_core.db.schema", "select(...)"} <= set(core_table_sql_in(ROOT / "luna_core/energy/kpis.py"))
+    caller = tmp_path / "caller.py"
+    caller.write_text(
+        "from luna_core.db import schema\nfrom luna_core.db.schema import meters\nfrom sqlalchemy import text\n"
+        "rows = connection.execute(text('SELECT count(*) FROM meters'))\nschema.tenants\n"
+        "METHODS = {'DELETE'}\n"
+    )
+    assert sorted(core_table_sql_in(caller)) == [
+        "SQL 'SELECT count(*) FROM meters'",
+        "import luna_core.db.schema",
+        "import luna_core.db.schema",
+        "schema.tenants",
+        "text(...)",
+    ]

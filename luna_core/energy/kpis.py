@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from luna_core.db.schema import tenant_kpis
@@ -147,3 +148,11 @@ def store_tenant_kpis(connection: Connection, kpis: TenantKpis) -> None:
             | {"computed_at": text("now()")},
         )
     )
+
+
+def stored_tenant_kpis(connection: Connection, tenant_id: str, as_of: date | None = None) -> Any | None:
+    """The newest KPIs the pipeline stored (or those of ``as_of``); None if there are none.
+    Run inside ``tenant_scope``."""
+    query = select(tenant_kpis).where(tenant_kpis.c.tenant_id == tenant_id)
+    query = query.where(tenant_kpis.c.as_of == as_of) if as_of else query.order_by(tenant_kpis.c.as_of.desc())
+    return connection.execute(query.limit(1)).first()

@@ -144,6 +144,25 @@ def list_readings(
     return list(connection.execute(query))
 
 
+@dataclass(frozen=True)
+class ReadingsTotals:
+    rows: int
+    meters: int
+    first: datetime | None
+    last: datetime | None
+
+
+_TOTALS_SQL = text(
+    "SELECT count(*), count(DISTINCT meter_id), min(ts), max(ts) FROM meter_readings WHERE tenant_id = :tenant"
+)
+
+
+def readings_totals(connection: Connection, tenant_id: str) -> ReadingsTotals:
+    """How many readings of how many meters the tenant has stored, and their time span."""
+    rows, meter_count, first, last = connection.execute(_TOTALS_SQL, {"tenant": tenant_id}).one()
+    return ReadingsTotals(rows, meter_count, first, last)
+
+
 def list_meters(connection: Connection, tenant_id: str) -> list[Any]:
     return list(connection.execute(select(meters).where(meters.c.tenant_id == tenant_id).order_by(meters.c.meter_id)))
 
