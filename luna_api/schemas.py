@@ -9,6 +9,8 @@ import orjson
 from fastapi import Path, Query, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictFloat, StrictInt, StrictStr, model_validator
 
+from luna_core.energy.site import MeterKind
+
 MAX_PAGE = 1000
 BIGINT_MAX = 9_223_372_036_854_775_807
 
@@ -80,7 +82,7 @@ IntervalMinutes = Literal[15, 30, 60]
 
 class MeterIn(BaseModel):
     meter_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
-    kind: Literal["consumption", "pv", "ev", "heat_pump", "battery"]
+    kind: MeterKind
     max_kw: float = Field(gt=0, le=100_000)
     name: str | None = Field(None, max_length=200)
     interval_minutes: IntervalMinutes | None = Field(
@@ -104,7 +106,7 @@ class TenantIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["household", "business", "housing"] = "business"
     zone: str = Field("DE-LU", max_length=20)
-    timezone: str = Field("Europe/Berlin", max_length=64)
+    timezone: str | None = Field(None, max_length=64, description="IANA time zone; default: LUNA_DEFAULT_TIMEZONE")
     state: str | None = Field(None, max_length=2, description="German state code for holidays, e.g. BY")
     latitude: float | None = Field(None, ge=-90, le=90, description="for the weather the forecasts use")
     longitude: float | None = Field(None, ge=-180, le=180)

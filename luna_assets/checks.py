@@ -4,15 +4,14 @@ import warnings
 from datetime import timedelta
 
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
-from sqlalchemy import select
 
 from luna_assets.energy import meter_readings
 from luna_assets.market import day_ahead_prices
 from luna_assets.partitions import tenants_partitions
-from luna_core.db.schema import tenants
 from luna_core.db.tenancy import tenant_scope
 from luna_core.quality import suites
 from luna_core.quality.expectations import QualityResult
+from luna_core.tenants import get_tenant
 from resources import LunaResource
 
 # Checks on a partitioned asset need partitions_def on the check, which Dagster still calls a
@@ -49,7 +48,7 @@ def readings_in_range(context: AssetCheckExecutionContext, luna: LunaResource) -
 def readings_complete(context: AssetCheckExecutionContext, luna: LunaResource) -> AssetCheckResult:
     tenant = context.partition_key
     with tenant_scope(luna.engine(), tenant) as connection:
-        timezone = connection.execute(select(tenants.c.timezone).where(tenants.c.id == tenant)).scalar_one()
+        timezone = get_tenant(connection, tenant).timezone
         return _result(suites.readings_complete(connection, tenant, timezone), AssetCheckSeverity.WARN)
 
 

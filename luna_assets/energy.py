@@ -3,20 +3,15 @@
 from datetime import date
 
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
-from sqlalchemy import text
 
 from luna_assets.partitions import tenants_partitions
 from luna_core.db.tenancy import tenant_scope
 from luna_core.energy.hourly import refresh_consumption_hourly
 from luna_core.energy.kpis import compute_tenant_kpis, store_tenant_kpis
+from luna_core.energy.queries import readings_totals
 from luna_core.ingest import IngestPolicy
-from luna_core.ingest.outcome import ingest_file_outcome
-from luna_core.landing import archive, pending_files
+from luna_core.landing import ingest_inbox
 from resources import LunaResource
-
-_TOTALS_SQL = text(
-    "SELECT count(*), count(DISTINCT meter_id), min(ts), max(ts) FROM meter_readings WHERE tenant_id = :tenant"
-)
 
 
 @asset(
@@ -29,42 +24,28 @@ _TOTALS_SQL = text(
 def meter_readings(context: AssetExecutionContext, luna: LunaResource) -> MaterializeResult:
     tenant = context.partition_key
     settings, engine = luna.settings(), luna.engine()
-    policy = IngestPolicy.from_settings(settings)
-    totals = {"rows_received": 0, "rows_stored": 0, "rows_unchanged": 0, "rows_duplicate": 0, "rows_quarantined": 0}
-    files, rejected, notes = [], [], []
-    for path in pending_files(settings, tenant):
-        # Whatever is wrong with one file, it leaves the inbox with its reason and the next is read.
-        outcome = ingest_file_outcome(engine, tenant, path, policy=policy)
-        if outcome.refused:
-            context.log.error(f"{path.name} rejected, nothing written: {outcome.error}")
-            target = archive(settings, tenant, path, "rejected")
-            target.with_name(target.name + ".reason.txt").write_text(f"{outcome.error}\n")
-            rejected.append(outcome.error)
-            continue
+    report = ingest_inbox(settings, engine, tenant, policy=IngestPolicy.from_settings(settings))
+    for outcome in report.outcomes:
         result = outcome.result
-        assert result is not None
-        archive(settings, tenant, path, "processed")
-        files.append(path.name)
-        for key in totals:
-            totals[key] += getattr(result, key)
-        notes += [f"{path.name}: {note}" for note in result.notes]
-        if result.rows_quarantined:
+        if outcome.refused:
+            context.log.error(f"{outcome.path.name} rejected, nothing written: {outcome.error}")
+        elif result is not None and result.rows_quarantined:
             context.log.warning(
-                f"{path.name}: {result.rows_quarantined} rows quarantined: {result.reasons}; first of each: "
+                f"{outcome.path.name}: {result.rows_quarantined} rows quarantined: {result.reasons}; first of each: "
                 f"{list(result.examples.values())}"
             )
     with tenant_scope(engine, tenant) as connection:
-        rows, meters, first, last = connection.execute(_TOTALS_SQL, {"tenant": tenant}).one()
+        stored = readings_totals(connection, tenant)
     return MaterializeResult(
         metadata={
-            **totals,
-            "files_ingested": MetadataValue.json(files),
-            "files_rejected": MetadataValue.json(rejected),
-            "notes": MetadataValue.json(notes),
-            "table_rows": rows,
-            "meters": meters,
-            "readings_from": MetadataValue.timestamp(first) if first else "none",
-            "readings_to": MetadataValue.timestamp(last) if last else "none",
+            **report.totals,
+            "files_ingested": MetadataValue.json(report.files_ingested),
+            "files_rejected": MetadataValue.json(report.files_rejected),
+            "notes": MetadataValue.json(report.notes),
+            "table_rows": stored.rows,
+            "meters": stored.meters,
+            "readings_from": MetadataValue.timestamp(stored.first) if stored.first else "none",
+            "readings_to": MetadataValue.timestamp(stored.last) if stored.last else "none",
         }
     )
 

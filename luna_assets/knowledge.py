@@ -7,12 +7,10 @@ import uuid
 
 from dagster import AssetExecutionContext, Config, Failure, MaterializeResult, MetadataValue, asset
 from pydantic import Field
-from sqlalchemy import func, select
 
 from luna_assets.partitions import tenants_partitions
-from luna_core.db.schema import documents as documents_table
 from luna_core.db.tenancy import tenant_scope
-from luna_core.knowledge import pipeline
+from luna_core.knowledge import pipeline, store
 from luna_core.knowledge.errors import ServiceUnavailable
 from luna_core.tenants import list_tenants
 from resources import LunaResource
@@ -20,12 +18,8 @@ from resources import LunaResource
 
 def _status_counts(luna: LunaResource, tenant: str) -> dict[str, int]:
     with tenant_scope(luna.engine(), tenant) as connection:
-        rows = connection.execute(
-            select(documents_table.c.status, func.count())
-            .where(documents_table.c.tenant_id == tenant)
-            .group_by(documents_table.c.status)
-        )
-        return {f"documents_{status}": count for status, count in rows}
+        counts = store.status_counts(connection, tenant)
+    return {f"documents_{status}": count for status, count in counts.items()}
 
 
 class DocumentsConfig(Config):

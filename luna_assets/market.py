@@ -14,7 +14,7 @@ class PricesConfig(Config):
     start: str | None = None
     """First delivery day (YYYY-MM-DD) for a backfill; default: the newest stored day (or history_days back)."""
     end: str | None = None
-    """Last delivery day; default: the last one published (tomorrow from 13:00 Europe/Berlin, the
+    """Last delivery day; default: the last one published (tomorrow from 13:00 market time, the
     day-ahead auction's publication, else today)."""
     history_days: int = 120
 

@@ -103,7 +103,7 @@ def tenants_add(
     name: str = typer.Option(..., help="Display name."),
     kind: str = typer.Option("business", help="household | business | housing"),
     zone: str = typer.Option("DE-LU", help="Bidding zone of its prices."),
-    timezone: str = typer.Option("Europe/Berlin"),
+    timezone: str | None = typer.Option(None, help="IANA time zone; default: LUNA_DEFAULT_TIMEZONE."),
     state: str | None = typer.Option(None, help="German state code for holidays, e.g. BY."),
     meter: list[str] = typer.Option(
         [],

@@ -23,10 +23,10 @@ def meters_set(
     """Create a meter, or change its reading interval or power limit."""
     from luna_core.db.engine import app_engine
     from luna_core.db.tenancy import tenant_scope
-    from luna_core.tenants import MeterDef, get_tenant, update_meter, upsert_meters
+    from luna_core.tenants import MeterDef, fetch_tenant, update_meter, upsert_meters
 
     engine = app_engine(settings_with_database())
-    get_tenant(engine, tenant)
+    fetch_tenant(engine, tenant)
     with tenant_scope(engine, tenant) as connection:
         meter = update_meter(connection, tenant, meter_id, interval_minutes=interval, max_kw=max_kw)
     if meter is None:
@@ -45,10 +45,10 @@ def meters_list(tenant: str = typer.Argument(..., help="Tenant id.")) -> None:
     from luna_core.db.engine import app_engine
     from luna_core.db.tenancy import tenant_scope
     from luna_core.energy.queries import list_meters
-    from luna_core.tenants import get_tenant
+    from luna_core.tenants import fetch_tenant
 
     engine = app_engine(settings_with_database())
-    get_tenant(engine, tenant)
+    fetch_tenant(engine, tenant)
     table = Table("meter", "kind", "max_kw", "interval")
     with tenant_scope(engine, tenant) as connection:
         for m in list_meters(connection, tenant):

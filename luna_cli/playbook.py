@@ -52,8 +52,9 @@ def simulate_command(
     """A what-if plan: the optimised schedule, the naive one and the saving."""
     from luna_core.playbook.inputs import NoPrices
     from luna_core.playbook.simulate import Simulation, simulate
+    from luna_core.settings import default_timezone
 
-    timezone = "Europe/Berlin"
+    timezone = default_timezone()
     when = date.fromisoformat(day) if day else datetime.now(ZoneInfo(timezone)).date() + timedelta(days=1)
     body: dict = {"device": device, "date": when.isoformat()}
     if simulated:

@@ -20,8 +20,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, Engine, delete, func, select, text, update
 
 from luna_core import audit
-from luna_core.db.schema import ROLES, tenants, user_invitations, users
+from luna_core.db.schema import ROLES, user_invitations, users
 from luna_core.db.tenancy import InvalidTenantId, tenant_scope, validate_tenant_id
+from luna_core.tenants import get_tenant
 from luna_core.users import User, UserError, UserExists, create_user
 
 
@@ -113,7 +114,7 @@ def invite(
         )
         .returning(*user_invitations.c)
     ).one()
-    tenant_name = connection.execute(select(tenants.c.name).where(tenants.c.id == tenant_id)).scalar_one()
+    tenant_name = get_tenant(connection, tenant_id).name
     return _invitation(row, now), _mail(email, tenant_name, token, public_url, row.expires_at)
 
 

@@ -322,3 +322,9 @@ def get_settings() -> Settings:
     """The process's settings; ``LUNA_ENV_FILE`` names the ``.env`` file (default: ``.env`` in the
     working directory), so a child started elsewhere reads the same one as its parent."""
     return Settings(_env_file=os.environ.get("LUNA_ENV_FILE") or ".env")
+
+
+def default_timezone() -> str:
+    """The time zone of new tenants and of naive timestamps (``LUNA_DEFAULT_TIMEZONE``), for code that
+    has no tenant at hand; a tenant's own time zone is ``tenants.get_tenant(...).timezone``."""
+    return get_settings().default_timezone

@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Connection, Engine, Row, func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from luna_core.db.schema import METER_INTERVALS, METER_KINDS, meter_readings, meters, tenants
+from luna_core.db.schema import METER_INTERVALS, meter_readings, meters, tenants
 from luna_core.db.tenancy import tenant_scope, validate_tenant_id
+from luna_core.energy.site import METER_KINDS
+from luna_core.settings import default_timezone
 
 TENANT_KINDS = ("household", "business", "housing")
 
@@ -55,14 +57,16 @@ def create_tenant(
     kind: str = "business",
     *,
     zone: str = "DE-LU",
-    timezone: str = "Europe/Berlin",
+    timezone: str | None = None,
     state: str | None = None,
     meter_specs: list[MeterLike] | tuple[MeterLike, ...] = (),
     latitude: float | None = None,
     longitude: float | None = None,
 ) -> Tenant:
-    """Creates the tenant and its meters; an existing tenant id is an error, not an overwrite."""
+    """Creates the tenant and its meters; an existing tenant id is an error, not an overwrite.
+    Without a time zone it gets ``LUNA_DEFAULT_TIMEZONE``."""
     validate_tenant_id(tenant_id)
+    timezone = timezone or default_timezone()
     if kind not in TENANT_KINDS:
         raise TenantError(f"unknown tenant kind {kind!r}; expected one of {', '.join(TENANT_KINDS)}")
     try:
@@ -91,7 +95,7 @@ def create_tenant(
         raise TenantError(f"tenant {tenant_id!r} already exists")
     if meter_specs:
         upsert_meters(engine, tenant_id, meter_specs)
-    return get_tenant(engine, tenant_id)
+    return fetch_tenant(engine, tenant_id)
 
 
 def _check_meter(spec: MeterLike) -> None:
@@ -154,12 +158,19 @@ def update_meter(
     return connection.execute(meters.update().where(*where).values(**values).returning(meters)).first()
 
 
-def get_tenant(engine: Engine, tenant_id: str) -> Tenant:
-    with engine.connect() as connection:
-        row = connection.execute(select(tenants).where(tenants.c.id == tenant_id)).first()
+def get_tenant(connection: Connection, tenant_id: str) -> Tenant:
+    """The tenant's attributes (zone, time zone, state, status...): the one place they are read, on
+    any connection (``tenants`` is a platform table: inside ``tenant_scope`` too)."""
+    row = connection.execute(select(tenants).where(tenants.c.id == tenant_id)).first()
     if row is None:
         raise TenantError(f"unknown tenant {tenant_id!r}")
     return _tenant(row)
+
+
+def fetch_tenant(engine: Engine, tenant_id: str) -> Tenant:
+    """``get_tenant`` on a connection of its own, for callers outside a transaction."""
+    with engine.connect() as connection:
+        return get_tenant(connection, tenant_id)
 
 
 def list_tenants(engine: Engine, *, active_only: bool = False) -> list[Tenant]:
@@ -175,7 +186,7 @@ def set_tenant_status(engine: Engine, tenant_id: str, status: str) -> Tenant:
         updated = connection.execute(tenants.update().where(tenants.c.id == tenant_id).values(status=status)).rowcount
     if not updated:
         raise TenantError(f"unknown tenant {tenant_id!r}")
-    return get_tenant(engine, tenant_id)
+    return fetch_tenant(engine, tenant_id)
 
 
 def set_sharing(engine: Engine, tenant_id: str, share: bool) -> Tenant:
@@ -186,7 +197,7 @@ def set_sharing(engine: Engine, tenant_id: str, share: bool) -> Tenant:
         ).rowcount
     if not updated:
         raise TenantError(f"unknown tenant {tenant_id!r}")
-    return get_tenant(engine, tenant_id)
+    return fetch_tenant(engine, tenant_id)
 
 
 def delete_tenant(engine: Engine, tenant_id: str) -> None:

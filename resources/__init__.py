@@ -1,7 +1,5 @@
 """Dagster resources: thin wrappers that build ``luna_core`` clients from settings."""
 
-from pathlib import Path
-
 from dagster import ConfigurableResource
 from sqlalchemy import Engine
 
@@ -38,11 +36,6 @@ class LunaResource(ConfigurableResource):
 
     def engine(self) -> Engine:
         return app_engine(self.settings())
-
-    def landing_dir(self, tenant_id: str) -> Path:
-        from luna_core.landing import inbox_dir
-
-        return inbox_dir(self.settings(), tenant_id)
 
     def knowledge(self):
         """Tika, the embedder and the vector index, built once per configuration in this process; Dagster

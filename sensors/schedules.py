@@ -11,6 +11,7 @@ from luna_assets.jobs import (
     playbook_job,
 )
 from luna_assets.partitions import tenants_partitions
+from luna_core.market.auction import MARKET_TIMEZONE
 from sensors.tenants import tenant_run_request
 
 
@@ -18,7 +19,7 @@ from sensors.tenants import tenant_run_request
     name="market_daily",
     job=market_job,
     cron_schedule="15 13 * * *",  # EPEX SDAC results are published around 12:45 CET
-    execution_timezone="Europe/Berlin",
+    execution_timezone=MARKET_TIMEZONE,
     default_status=DefaultScheduleStatus.RUNNING,
 )
 def market_daily_schedule(context: ScheduleEvaluationContext):
@@ -29,7 +30,7 @@ def market_daily_schedule(context: ScheduleEvaluationContext):
     name="energy_hourly",
     job=energy_job,
     cron_schedule="5 * * * *",
-    execution_timezone="Europe/Berlin",
+    execution_timezone=MARKET_TIMEZONE,
     default_status=DefaultScheduleStatus.RUNNING,
 )
 def energy_hourly_schedule(context: ScheduleEvaluationContext):
@@ -48,7 +49,7 @@ def _per_tenant(context: ScheduleEvaluationContext, reason: str, name: str):
     name="forecast_daily",
     job=forecast_job,
     cron_schedule="30 13 * * *",  # after the day-ahead prices, so tomorrow's load meets tomorrow's prices
-    execution_timezone="Europe/Berlin",
+    execution_timezone=MARKET_TIMEZONE,
     default_status=DefaultScheduleStatus.RUNNING,
 )
 def forecast_daily_schedule(context: ScheduleEvaluationContext):
@@ -59,7 +60,7 @@ def forecast_daily_schedule(context: ScheduleEvaluationContext):
     name="forecast_retrain_weekly",
     job=forecast_retrain_job,
     cron_schedule="0 3 * * 0",
-    execution_timezone="Europe/Berlin",
+    execution_timezone=MARKET_TIMEZONE,
     default_status=DefaultScheduleStatus.RUNNING,
 )
 def forecast_retrain_schedule(context: ScheduleEvaluationContext):
@@ -70,7 +71,7 @@ def forecast_retrain_schedule(context: ScheduleEvaluationContext):
     name="global_model_weekly",
     job=global_model_job,
     cron_schedule="0 2 * * 0",  # before the tenants' weekly retrain, so cold starts get the fresh one
-    execution_timezone="Europe/Berlin",
+    execution_timezone=MARKET_TIMEZONE,
     default_status=DefaultScheduleStatus.RUNNING,
 )
 def global_model_schedule(context: ScheduleEvaluationContext):
@@ -81,7 +82,7 @@ def global_model_schedule(context: ScheduleEvaluationContext):
     name="playbook_daily",
     job=playbook_job,
     cron_schedule="45 13 * * *",  # after the prices (13:15) and the load forecast (13:30)
-    execution_timezone="Europe/Berlin",
+    execution_timezone=MARKET_TIMEZONE,
     default_status=DefaultScheduleStatus.RUNNING,
 )
 def playbook_daily_schedule(context: ScheduleEvaluationContext):

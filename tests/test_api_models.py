@@ -56,12 +56,12 @@ def test_retrain_request_is_queued_and_listed(api, api_user):
 
 
 def test_tenant_admin_controls_sharing_and_customers_cannot(api, api_user, engine):
-    from luna_core.tenants import get_tenant
+    from luna_core.tenants import fetch_tenant
 
     admin = api_user(role="admin")
     off = api.put(f"/tenants/{admin.tenant_id}/sharing", headers=admin.headers, json={"share_anonymised": False})
     assert off.status_code == 200 and off.json()["share_anonymised"] is False
-    assert get_tenant(engine, admin.tenant_id).share_anonymised is False
+    assert fetch_tenant(engine, admin.tenant_id).share_anonymised is False
     customer = api_user(admin.tenant_id)
     denied = api.put(f"/tenants/{admin.tenant_id}/sharing", headers=customer.headers, json={"share_anonymised": True})
     assert denied.status_code == 403

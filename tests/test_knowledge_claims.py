@@ -174,7 +174,11 @@ def test_a_worker_whose_claim_was_taken_over_writes_nothing(engine, settings, te
     document = make.add_document(engine, settings, tenant, "ratgeber.pdf", make.pdf_bytes())
     slow = dataclasses.replace(knowledge_for(settings), embedder=PausingEmbedder())
     outcomes = []
-    first = threading.Thread(target=lambda: outcomes.append(pipeline.process_queued(engine, slow, tenant, "slow")))
+
+    def work() -> None:  # the assets' path: claim the due documents, then process the claims
+        outcomes.append(pipeline.process_claims(engine, slow, tenant, pipeline.claim(engine, tenant, "slow")))
+
+    first = threading.Thread(target=work)
     first.start()
     try:
         assert slow.embedder.entered.wait(300)

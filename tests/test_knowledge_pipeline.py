@@ -136,7 +136,7 @@ def test_vector_store_outage_leaves_a_new_document_answering_from_the_record_unt
     with tenant_scope(engine, tenant) as connection:
         connection.execute(text("UPDATE documents SET retry_at = now() - interval '1 second'"))
     counting = dataclasses.replace(healthy, embedder=CountingEmbedder())
-    outcome = pipeline.process_queued(engine, counting, tenant)
+    outcome = pipeline.process_claims(engine, counting, tenant, pipeline.claim(engine, tenant, "retry"))
     assert outcome.indexed == [first] and not outcome.attention
     assert counting.embedder.passages == 0
     row = make.status_of(engine, tenant, first)

@@ -23,3 +23,12 @@ def test_paths_come_from_validated_tenant_ids_only(settings, tmp_path):
         tenant_dir(settings, "../other-tenant")
     with pytest.raises(ValueError, match="unsupported file type"):
         drop_file(settings, "landing-a", tmp_path / "notes.txt")
+
+
+def test_archive_writes_the_reason_beside_a_rejected_file(settings, tmp_path):
+    source = tmp_path / "broken.csv"
+    source.write_text("not,a,reading\n")
+    dropped = drop_file(settings, "landing-a", source)
+    target = archive(settings, "landing-a", dropped, "rejected", reason="broken.csv: no kwh column")
+    assert target.parent == tenant_dir(settings, "landing-a") / "rejected"
+    assert target.with_name("broken.csv.reason.txt").read_text() == "broken.csv: no kwh column\n"

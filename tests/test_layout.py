@@ -101,3 +101,106 @@ def test_the_sql_check_finds_sql():
     assert "import sqlalchemy" in sql_in(ROOT / "luna_core/forecasting/store.py")
     assert {"select(...)", "import luna_core.db.schema"} <= set(sql_in(ROOT / "luna_core/outbox.py"))
     assert any(found.startswith("SQL 'SELECT") for found in sql_in(ROOT / "luna_core/forecasting/store.py"))
+
+
+# The meter kinds and the site-load rule are declared once, in luna_core/energy/site.py; any other
+# module spelling the kinds out (a Literal, a tuple, a SQL IN list) would drift from it.
+SITE_DEFINITION = "luna_core/energy/site.py"
+KIND_SPELLINGS = (
+    '"consumption", "ev", "heat_pump"',
+    "'consumption', 'ev', 'heat_pump'",
+    '"consumption", "pv", "ev", "heat_pump", "battery"',
+)
+
+
+def test_meter_kinds_and_site_load_are_declared_once():
+    spelled = {
+        str(path.relative_to(ROOT)): [s for s in KIND_SPELLINGS if s in path.read_text()]
+        for package in ("luna_core", "luna_api", "luna_assets", "sensors", "resources", "luna_cli")
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts
+    }
+    declared = [KIND_SPELLINGS[0], KIND_SPELLINGS[2]]  # LOAD_KINDS and the MeterKind Literal
+    assert {file: found for file, found in spelled.items() if found} == {SITE_DEFINITION: declared}
+
+
+# The default time zone is a setting (LUNA_DEFAULT_TIMEZONE, read through settings.default_timezone())
+# and the market's is one constant (market/auction.MARKET_TIMEZONE); the name itself may stand only
+# there, in the tenants table's column default (schema and its migration) and in the simulators,
+# whose sites are German by design.
+TIMEZONE_NAME = "Europe/Berlin"
+TIMEZONE_HOMES = {
+    "luna_core/settings.py",
+    "luna_core/market/auction.py",
+    "luna_core/db/schema.py",
+    "luna_core/db/migrations/versions/0001_foundation.py",
+}
+
+
+def test_the_default_time_zone_is_spelled_only_where_it_is_defined():
+    spelled = {
+        str(path.relative_to(ROOT))
+        for package in ("luna_core", "luna_api", "luna_assets", "sensors", "resources", "luna_cli", "sim")
+        for path in (ROOT / package).rglob("*.py")
+        if TIMEZONE_NAME in path.read_text()
+    }
+    assert {file for file in spelled if not file.startswith("luna_core/simulation/")} == TIMEZONE_HOMES
+
+
+# No SQL on core tables outside luna_core: the Dagster layers, the API and the CLI call core
+# functions. They may hold an Engine or a Connection and open tenant_scope (luna_core.db.tenancy),
+# but never name a table (luna_core.db.schema) nor build or spell a query.
+THIN_CALLERS = ("luna_api", "luna_assets", "sensors", "resources", "luna_cli")
+
+
+def _names_schema(node: ast.AST) -> bool:
+    if isinstance(node, ast.Import):
+        return any(alias.name.startswith("luna_core.db.schema") for alias in node.names)
+    if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        modules = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        return any(module.startswith("luna_core.db.schema") for module in modules)
+    return False
+
+
+def _one_word(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and len(node.value.split()) < 2
+
+
+def core_table_sql_in(path: Path) -> list[str]:
+    """``luna_core.db.schema`` imported, a SQL builder called or a SQL statement spelled (a string
+    that starts with a SQL keyword and goes on: a lone "DELETE" is an HTTP method)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if _names_schema(node):
+            found.append("import luna_core.db.schema")
+        elif (sql := _sql_of(node)) and not sql.startswith("import ") and not _one_word(node):
+            found.append(sql)
+    return found
+
+
+def test_thin_callers_write_no_sql_on_core_tables():
+    offenders = {
+        str(path.relative_to(ROOT)): found
+        for package in THIN_CALLERS
+        for path in (ROOT / package).rglob("*.py")
+        if (found := core_table_sql_in(path))
+    }
+    assert offenders == {}
+
+
+def test_the_core_table_check_finds_sql(tmp_path):
+    """It must be able to fail: on a core module, and on each way a caller could query a table."""
+    assert {"import luna_core.db.schema", "select(...)"} <= set(core_table_sql_in(ROOT / "luna_core/energy/kpis.py"))
+    caller = tmp_path / "caller.py"
+    caller.write_text(
+        "from luna_core.db import schema\nfrom luna_core.db.schema import meters\nfrom sqlalchemy import text\n"
+        "rows = connection.execute(text('SELECT count(*) FROM meters'))\nschema.tenants\n"
+        "METHODS = {'DELETE'}\n"
+    )
+    assert sorted(core_table_sql_in(caller)) == [
+        "SQL 'SELECT count(*) FROM meters'",
+        "import luna_core.db.schema",
+        "import luna_core.db.schema",
+        "schema.tenants",
+        "text(...)",
+    ]

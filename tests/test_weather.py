@@ -34,8 +34,8 @@ def test_temperature_is_colder_in_january_than_july():
 
 
 def test_registered_coordinates_come_back_from_the_registry(engine, tenant_factory):
-    from luna_core.tenants import get_tenant
+    from luna_core.tenants import fetch_tenant
 
     tenant = tenant_factory("geo", latitude=52.52, longitude=13.40)
-    found = get_tenant(engine, tenant)
+    found = fetch_tenant(engine, tenant)
     assert (found.latitude, found.longitude, found.share_anonymised) == (52.52, 13.40, True)

@@ -6,7 +6,6 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import select
 
 from luna_api.deps import AdminCtx, Ctx
 from luna_api.errors import not_found
@@ -24,8 +23,8 @@ from luna_api.schemas import (
     page,
 )
 from luna_core import tenants
-from luna_core.db.schema import tenant_kpis
 from luna_core.energy import queries
+from luna_core.energy.kpis import stored_tenant_kpis
 
 router = APIRouter(tags=["energy"])
 NOT_FOUND = {404: {"model": Error}}
@@ -124,9 +123,7 @@ def _series(series: queries.Series) -> dict:
 @router.get("/kpis", response_model=KpisOut, responses=NOT_FOUND)
 def kpis(ctx: Ctx, as_of: date | None = None) -> KpisOut:
     """The newest KPIs the pipeline computed (or those of ``as_of``)."""
-    query = select(tenant_kpis).where(tenant_kpis.c.tenant_id == ctx.tenant_id)
-    query = query.where(tenant_kpis.c.as_of == as_of) if as_of else query.order_by(tenant_kpis.c.as_of.desc())
-    row = ctx.db.execute(query.limit(1)).first()
+    row = stored_tenant_kpis(ctx.db, ctx.tenant_id, as_of)
     if row is None:
         raise not_found("KPIs")
     ctx.audit("kpis.read", as_of=row.as_of.isoformat())

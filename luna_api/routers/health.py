@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from luna_api.deps import get_engine
 from luna_api.errors import ApiError
@@ -31,7 +31,7 @@ def health() -> dict[str, str]:
 def ready(engine: Annotated[Engine, Depends(get_engine)]) -> JSONResponse:
     try:
         with engine.connect() as connection:
-            revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
+            revision = migrate.stored_revision(connection)
     except Exception as error:  # any failure means not ready; the reason is returned, not raised
         return JSONResponse({"status": "not_ready", "detail": f"database: {type(error).__name__}"}, status_code=503)
     head = migrate.head_revision()

@@ -6,13 +6,12 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from luna_api.deps import Ctx
 from luna_api.errors import ApiError
 from luna_api.schemas import PriceOut, PricesOut
-from luna_core.db.schema import tenants
 from luna_core.market import queries
+from luna_core.tenants import get_tenant
 
 router = APIRouter(prefix="/market", tags=["market"])
 
@@ -29,7 +28,7 @@ def prices(
 ) -> PricesOut:
     if resolution not in (15, 60):
         raise ApiError(422, f"resolution must be 15 or 60 (minutes), not {resolution}")
-    zone = zone or ctx.db.execute(select(tenants.c.zone).where(tenants.c.id == ctx.tenant_id)).scalar_one()
+    zone = zone or get_tenant(ctx.db, ctx.tenant_id).zone
     found = queries.prices(ctx.db, zone, start, end, resolution)
     slots = queries.cheapest_slots(ctx.db, zone, start, end, resolution, cheapest) if cheapest else None
     ctx.audit("market.read", target=f"zone/{zone}")

@@ -13,7 +13,7 @@ from luna_api.schemas import Error, Limit, Offset, Page, SharingIn, TenantIn, Te
 from luna_core import audit, outbox
 from luna_core.auth.tokens import Principal
 from luna_core.db.tenancy import tenant_scope
-from luna_core.tenants import TenantError, create_tenant, get_tenant, list_tenants, set_sharing, set_tenant_status
+from luna_core.tenants import TenantError, create_tenant, fetch_tenant, list_tenants, set_sharing, set_tenant_status
 
 router = APIRouter(prefix="/tenants", tags=["tenants"])
 PlatformAdmin = Annotated[Principal, Depends(require_platform_admin)]
@@ -66,7 +66,7 @@ def list_all(
     offset: Offset = 0,
 ) -> Page[TenantOut]:
     """Platform admins see every tenant; everyone else only their own."""
-    tenants = list_tenants(engine) if principal.platform_admin else [get_tenant(engine, principal.tenant_id)]
+    tenants = list_tenants(engine) if principal.platform_admin else [fetch_tenant(engine, principal.tenant_id)]
     items = [TenantOut.model_validate(t) for t in tenants[offset : offset + limit]]
     _audit(request, principal, principal.tenant_id, "tenant.list", returned=len(items))
     return page(items, limit, offset, total=len(tenants))
@@ -77,7 +77,7 @@ def get_one(request: Request, tenant_id: str, principal: CurrentPrincipal, engin
     if tenant_id != principal.tenant_id and not principal.platform_admin:
         raise not_found("tenant")
     try:
-        tenant = get_tenant(engine, tenant_id)
+        tenant = fetch_tenant(engine, tenant_id)
     except TenantError:
         raise not_found("tenant") from None
     _audit(request, principal, tenant_id, "tenant.read")

@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
 
@@ -83,6 +83,11 @@ def ensure_database_owner(engine: Engine, url: URL) -> bool:
 def downgrade(engine: Engine, app_role: str, revision: str = "base") -> None:
     with engine.begin() as connection:
         command.downgrade(_config(engine, connection, app_role), revision)
+
+
+def stored_revision(connection: Connection) -> str | None:
+    """The revision recorded in ``alembic_version`` (readable by the application role too)."""
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -30,10 +30,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REAL, TSVECTOR, UUID
 
+from luna_core.energy.site import METER_KINDS
+
 metadata = MetaData()
 
 TENANT_ID_PATTERN = r"^[a-z][a-z0-9-]{1,62}$"
-METER_KINDS = ("consumption", "pv", "ev", "heat_pump", "battery")
 ROLES = ("admin", "customer")
 METER_INTERVALS = (15, 30, 60)
 
@@ -572,8 +573,6 @@ TENANT_TABLES = (
 )
 # Platform tables: shared reference data, no tenant column.
 PLATFORM_TABLES = ("tenants", "market_prices", "login_failures")
-# The application may append to these but never rewrite history.
-APPEND_ONLY_TABLES = ("audit_log",)
 
 Index("users_tenant", users.c.tenant_id)
 Index("ingest_batches_tenant_started", ingest_batches.c.tenant_id, ingest_batches.c.started_at)

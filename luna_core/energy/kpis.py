@@ -3,10 +3,11 @@
 Definitions (also in the README):
 - interval: the longest reading interval of the tenant's meters (15, 30 or 60 minutes; a meter
   whose interval is not known yet counts as 15), so every interval holds whole readings of all meters;
-- load: what the site consumed = consumption + ev + heat_pump meters (sub-meters are separate loads);
+- load: what the site consumed = consumption + ev + heat_pump meters (sub-meters are separate loads;
+  ``energy.site`` defines it);
 - grid import per interval = max(load - pv, 0); self-consumed PV = min(load, pv);
 - cost = grid import x the mean day-ahead price of the interval's quarter-hours (each the
-  15-minute price, else its hour's), EUR;
+  15-minute price, else its hour's: ``market.pricing``), EUR;
 - peak kW = the month's highest interval grid import x 60 / interval minutes;
 - self-consumption ratio = self-consumed PV / PV generation (only where a PV meter exists).
 """
@@ -15,16 +16,18 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Connection, select, text
 from sqlalchemy.dialects.postgresql import insert
 
-from luna_core.db.schema import tenant_kpis, tenants
-
-LOAD_KINDS = ("consumption", "ev", "heat_pump")
+from luna_core.db.schema import tenant_kpis
+from luna_core.energy.site import site_load_sql
+from luna_core.market.pricing import PRICE_EUR_PER_MWH, price_joins
+from luna_core.tenants import get_tenant
 
 _KPI_SQL = text(
-    """
+    f"""
     WITH bounds AS (
         SELECT CAST(date_trunc('month', CAST(:as_of AS timestamp)) AS timestamp) AT TIME ZONE :tz AS month_start,
                CAST(:as_of AS timestamp) AT TIME ZONE :tz AS day_start,
@@ -32,7 +35,7 @@ _KPI_SQL = text(
     ),
     intervals AS (
         SELECT date_bin(make_interval(mins => :minutes), r.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS ts,
-               coalesce(sum(r.kwh) FILTER (WHERE m.kind IN ('consumption', 'ev', 'heat_pump')), 0) AS load_kwh,
+               coalesce(sum(r.kwh) FILTER (WHERE {site_load_sql()}), 0) AS load_kwh,
                coalesce(sum(r.kwh) FILTER (WHERE m.kind = 'pv'), 0) AS pv_kwh
         FROM meter_readings r
         JOIN meters m ON m.tenant_id = r.tenant_id AND m.meter_id = r.meter_id
@@ -47,12 +50,10 @@ _KPI_SQL = text(
                price.eur_per_mwh
         FROM intervals i
         LEFT JOIN LATERAL (
-            SELECT CASE WHEN count(coalesce(p15.eur_per_mwh, p60.eur_per_mwh)) = :minutes / 15
-                        THEN avg(coalesce(p15.eur_per_mwh, p60.eur_per_mwh)) END AS eur_per_mwh
+            SELECT CASE WHEN count({PRICE_EUR_PER_MWH}) = :minutes / 15
+                        THEN avg({PRICE_EUR_PER_MWH}) END AS eur_per_mwh
             FROM generate_series(i.ts, i.ts + make_interval(mins => :minutes - 15), interval '15 minutes') AS q
-            LEFT JOIN market_prices p15 ON p15.zone = :zone AND p15.resolution_minutes = 15 AND p15.ts = q
-            LEFT JOIN market_prices p60
-                   ON p60.zone = :zone AND p60.resolution_minutes = 60 AND p60.ts = date_trunc('hour', q, 'UTC')
+            {price_joins("q", ":zone")}
         ) price ON true
     )
     SELECT
@@ -106,7 +107,8 @@ class TenantKpis:
 def compute_tenant_kpis(connection: Connection, tenant_id: str, as_of: date | None = None) -> TenantKpis | None:
     """KPIs for ``as_of`` (default: the tenant-local day of the newest reading); None without readings.
     Run inside ``tenant_scope``."""
-    zone, tz = connection.execute(select(tenants.c.zone, tenants.c.timezone).where(tenants.c.id == tenant_id)).one()
+    tenant = get_tenant(connection, tenant_id)
+    zone, tz = tenant.zone, tenant.timezone
     if as_of is None:
         as_of = connection.execute(_LATEST_DAY_SQL, {"tenant": tenant_id, "tz": tz}).scalar_one()
         if as_of is None:
@@ -146,3 +148,11 @@ def store_tenant_kpis(connection: Connection, kpis: TenantKpis) -> None:
             | {"computed_at": text("now()")},
         )
     )
+
+
+def stored_tenant_kpis(connection: Connection, tenant_id: str, as_of: date | None = None) -> Any | None:
+    """The newest KPIs the pipeline stored (or those of ``as_of``); None if there are none.
+    Run inside ``tenant_scope``."""
+    query = select(tenant_kpis).where(tenant_kpis.c.tenant_id == tenant_id)
+    query = query.where(tenant_kpis.c.as_of == as_of) if as_of else query.order_by(tenant_kpis.c.as_of.desc())
+    return connection.execute(query.limit(1)).first()

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, select, text
 
 from luna_core.db.schema import meter_readings, meters
+from luna_core.energy.site import site_load_sql
+from luna_core.market.pricing import PRICE_EUR_PER_MWH, price_joins
 
 BUCKETS = {"15min": None, "hour": "hour", "day": "day", "week": "week", "month": "month"}
 # Largest window per bucket, so one request cannot ask for millions of rows.
@@ -34,7 +36,7 @@ class QueryError(ValueError):
 
 
 AGGREGATE_SQL = text(
-    """
+    f"""
     WITH tenant AS (SELECT timezone, zone FROM tenants WHERE id = :tenant),
     intervals AS (
         SELECT r.ts, sum(r.kwh) AS kwh
@@ -42,20 +44,18 @@ AGGREGATE_SQL = text(
         JOIN meters m ON m.tenant_id = r.tenant_id AND m.meter_id = r.meter_id
         WHERE r.tenant_id = :tenant AND r.ts >= :start AND r.ts < :end
           AND (CASE WHEN CAST(:meter AS text) IS NULL
-                    THEN m.kind IN ('consumption', 'ev', 'heat_pump')
+                    THEN {site_load_sql()}
                     ELSE r.meter_id = :meter END)
         GROUP BY r.ts
     )
     SELECT CASE WHEN CAST(:unit AS text) IS NULL THEN i.ts ELSE date_trunc(:unit, i.ts, t.timezone) END AS start,
            sum(i.kwh) AS kwh,
-           sum(i.kwh * coalesce(p15.eur_per_mwh, p60.eur_per_mwh) / 1000) AS cost_eur,
+           sum(i.kwh * {PRICE_EUR_PER_MWH} / 1000) AS cost_eur,
            count(*) AS intervals,
-           count(*) FILTER (WHERE p15.eur_per_mwh IS NULL AND p60.eur_per_mwh IS NULL) AS unpriced_intervals
+           count(*) FILTER (WHERE {PRICE_EUR_PER_MWH} IS NULL) AS unpriced_intervals
     FROM intervals i
     CROSS JOIN tenant t
-    LEFT JOIN market_prices p15 ON p15.zone = t.zone AND p15.resolution_minutes = 15 AND p15.ts = i.ts
-    LEFT JOIN market_prices p60
-           ON p60.zone = t.zone AND p60.resolution_minutes = 60 AND p60.ts = date_trunc('hour', i.ts, 'UTC')
+    {price_joins("i.ts", "t.zone")}
     GROUP BY 1
     ORDER BY 1
     """
@@ -142,6 +142,25 @@ def list_readings(
     if meter_id:
         query = query.where(meter_readings.c.meter_id == meter_id)
     return list(connection.execute(query))
+
+
+@dataclass(frozen=True)
+class ReadingsTotals:
+    rows: int
+    meters: int
+    first: datetime | None
+    last: datetime | None
+
+
+_TOTALS_SQL = text(
+    "SELECT count(*), count(DISTINCT meter_id), min(ts), max(ts) FROM meter_readings WHERE tenant_id = :tenant"
+)
+
+
+def readings_totals(connection: Connection, tenant_id: str) -> ReadingsTotals:
+    """How many readings of how many meters the tenant has stored, and their time span."""
+    rows, meter_count, first, last = connection.execute(_TOTALS_SQL, {"tenant": tenant_id}).one()
+    return ReadingsTotals(rows, meter_count, first, last)
 
 
 def list_meters(connection: Connection, tenant_id: str) -> list[Any]:

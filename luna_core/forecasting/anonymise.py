@@ -35,6 +35,7 @@ from luna_core.forecasting.features import (
     to_resolution,
 )
 from luna_core.forecasting.model import MIN_TRAINING_ROWS, LoadModel, ModelParams, design, no_empty_columns
+from luna_core.settings import default_timezone
 
 SHAPE = "shape"
 
@@ -49,7 +50,7 @@ def anonymise_profile(
     load: pl.DataFrame,
     temperature: pl.DataFrame | None = None,
     state: str | None = None,
-    timezone: str = "Europe/Berlin",
+    timezone: str | None = None,
     resolution: Resolution = "hour",
     *,
     country: str = "DE",
@@ -59,6 +60,7 @@ def anonymise_profile(
     ``shape`` is the load divided by the series mean, so multiplying the input by any constant
     gives the same frame. Missing intervals keep their step with a null shape, so lags stay right.
     """
+    timezone = timezone or default_timezone()
     series = to_resolution(load, resolution)
     mean = series["kwh"].mean()
     if mean is None or not float(mean) > 0:  # type: ignore[arg-type]
@@ -157,12 +159,13 @@ class GlobalModel:
         history: pl.DataFrame,
         temperature: pl.DataFrame | None = None,
         state: str | None = None,
-        timezone: str = "Europe/Berlin",
+        timezone: str | None = None,
         *,
         country: str = "DE",
     ) -> LoadModel:
         """A forecaster for one tenant: the global shape model times the tenant's recent level,
         taken from ``history`` (``ts``, ``kwh``; a week is enough, less works with a day's mean)."""
+        timezone = timezone or default_timezone()
         if self._regressor is None:
             raise RuntimeError("GlobalModel is not fitted")
         if self.uses_temperature and temperature is None:

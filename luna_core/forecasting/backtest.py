@@ -28,6 +28,7 @@ import polars as pl
 from luna_core.forecasting.baselines import Baseline, default_baselines
 from luna_core.forecasting.features import LOOKBACK, STEP, TS_DTYPE, Resolution, to_resolution
 from luna_core.forecasting.model import LoadModel
+from luna_core.settings import default_timezone
 
 REFERENCE = "seasonal_naive"
 _HISTORY_SPAN = timedelta(days=35)  # what baselines get: a mean profile's window plus a week of slack
@@ -48,7 +49,7 @@ class Forecaster(Protocol):
 def rolling_origins(
     load: pl.DataFrame,
     *,
-    timezone: str = "Europe/Berlin",
+    timezone: str | None = None,
     min_history_days: int = 28,
     step_days: int = 1,
     horizon_hours: int = 24,
@@ -57,6 +58,7 @@ def rolling_origins(
 ) -> list[datetime]:
     """Local midnights (as UTC) with ``min_history_days`` of data before them and a whole
     horizon of data after, every ``step_days`` days, optionally within [start, end] local dates."""
+    timezone = timezone or default_timezone()
     if step_days < 1 or min_history_days < 0:
         raise ValueError("step_days must be >= 1 and min_history_days >= 0")
     known = load.drop_nulls("kwh")
@@ -210,7 +212,7 @@ def backtest_window(
     origins: Sequence[datetime],
     models: Mapping[str, Forecaster],
     *,
-    timezone: str = "Europe/Berlin",
+    timezone: str | None = None,
     horizon_hours: int = 24,
     resolution: Resolution = "hour",
     baselines: Sequence[Baseline] | None = None,
@@ -221,6 +223,7 @@ def backtest_window(
     .beats("challenger", "champion")``. Choose origins after both models' training windows
     (``describe()["training_window"]["end"]``), or the score is partly in-sample.
     """
+    timezone = timezone or default_timezone()
     series, temps = _prepare(load, temperature, resolution)
     chosen = default_baselines(timezone) if baselines is None else tuple(baselines)
     forecasters: dict[str, Forecaster] = dict(models)
@@ -236,7 +239,7 @@ def backtest(
     load: pl.DataFrame,
     temperature: pl.DataFrame | None = None,
     state: str | None = None,
-    timezone: str = "Europe/Berlin",
+    timezone: str | None = None,
     *,
     model_factory: Callable[[], LoadModel] = LoadModel,
     model_name: str = "model",
@@ -253,6 +256,7 @@ def backtest(
     ``origins`` default to ``rolling_origins(load, min_history_days, step_days)``. The model is
     refit on everything before the origin at the first origin and every ``retrain_every`` origins.
     """
+    timezone = timezone or default_timezone()
     if retrain_every < 1:
         raise ValueError("retrain_every must be >= 1")
     series, temps = _prepare(load, temperature, resolution)

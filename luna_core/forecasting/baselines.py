@@ -9,7 +9,7 @@ information when the exact reference is missing, so every method is scored on th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from luna_core.forecasting.features import TS_DTYPE
+from luna_core.settings import default_timezone
 
 HorizonIndex = pl.Series | Sequence[datetime] | np.ndarray
 MAX_PERIODS_BACK = 8  # how many periods a naive forecast looks back past a gap
@@ -88,7 +89,7 @@ class MeanProfile:
     A recent window follows the season; four weeks average four values per slot.
     """
 
-    timezone: str = "Europe/Berlin"
+    timezone: str = field(default_factory=default_timezone)
     window_days: int | None = 28
     name: str = "mean_profile"
 
@@ -112,5 +113,6 @@ class MeanProfile:
         return values.to_series().to_numpy().astype(float)
 
 
-def default_baselines(timezone: str = "Europe/Berlin") -> tuple[Baseline, ...]:
+def default_baselines(timezone: str | None = None) -> tuple[Baseline, ...]:
+    timezone = timezone or default_timezone()
     return (Persistence(), SeasonalNaive(), MeanProfile(timezone=timezone))

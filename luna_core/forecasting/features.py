@@ -22,6 +22,8 @@ from typing import Literal
 import holidays
 import polars as pl
 
+from luna_core.settings import default_timezone
+
 Resolution = Literal["15min", "hour"]
 STEP: dict[str, timedelta] = {"15min": timedelta(minutes=15), "hour": timedelta(hours=1)}
 _EVERY = {"15min": "15m", "hour": "1h"}
@@ -198,7 +200,7 @@ def build_features(
     load: pl.DataFrame,
     temperature: pl.DataFrame | None = None,
     state: str | None = None,
-    timezone: str = "Europe/Berlin",
+    timezone: str | None = None,
     resolution: Resolution = "hour",
     *,
     country: str = "DE",
@@ -210,6 +212,7 @@ def build_features(
     future: the forecast), or None to leave temperature out. ``state``: holiday subdivision of
     ``country`` (German states by default; None: nationwide holidays only).
     """
+    timezone = timezone or default_timezone()
     resolution = check_resolution(resolution)
     series = to_resolution(load, resolution)
     frame = pl.concat(

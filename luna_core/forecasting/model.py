@@ -40,6 +40,7 @@ from luna_core.forecasting.features import (
     feature_columns,
     to_resolution,
 )
+from luna_core.settings import default_timezone
 
 Mode = Literal["ratio", "absolute"]
 MIN_TRAINING_ROWS = 24
@@ -138,7 +139,7 @@ class LoadModel:
             raise ValueError(f"mode must be 'ratio' or 'absolute', got {self.mode!r}")
         self._regressor: HistGradientBoostingRegressor | None = None
         self._columns: list[str] = []
-        self._timezone = "Europe/Berlin"
+        self._timezone = default_timezone()
         self._state: str | None = None
         self._with_temperature = False
         self._history = pl.DataFrame(schema={"ts": TS_DTYPE, "kwh": pl.Float64})
@@ -153,9 +154,10 @@ class LoadModel:
         history_load: pl.DataFrame,
         temperature: pl.DataFrame | None = None,
         state: str | None = None,
-        timezone: str = "Europe/Berlin",
+        timezone: str | None = None,
     ) -> LoadModel:
         """Learn from ``history_load`` (``ts`` UTC, ``kwh``) and, if given, its temperature."""
+        timezone = timezone or default_timezone()
         ZoneInfo(timezone)  # fail early on a typo, not at the first prediction
         features = build_features(history_load, temperature, state, timezone, self.resolution, country=self.country)
         columns = feature_columns(self.resolution, temperature is not None)

@@ -39,7 +39,7 @@ from luna_core.forecasting.registry import (
     model_name,
 )
 from luna_core.forecasting.store import live_error, newest_hour, read_forecasts, site_load, write_forecasts
-from luna_core.tenants import Tenant, get_tenant
+from luna_core.tenants import Tenant, fetch_tenant
 
 if TYPE_CHECKING:
     from luna_core.forecasting.backtest import BacktestReport
@@ -147,7 +147,7 @@ def train_tenant_model(
     from luna_core.weather import tenant_temperature
 
     settings = settings or TrainSettings()
-    tenant = get_tenant(engine, tenant_id)
+    tenant = fetch_tenant(engine, tenant_id)
     with tenant_scope(engine, tenant_id) as connection:
         newest = newest_hour(connection, tenant_id)
         if newest is None:
@@ -268,7 +268,7 @@ def write_forecast(
     champion = registry.champion(tenant_id)
     if champion is None:
         return ForecastOutcome(written=0, reason="no champion model")
-    tenant = get_tenant(engine, tenant_id)
+    tenant = fetch_tenant(engine, tenant_id)
     model = registry.load(tenant_id, champion.version)
     with tenant_scope(engine, tenant_id) as connection:
         newest = newest_hour(connection, tenant_id)

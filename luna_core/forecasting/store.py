@@ -11,7 +11,7 @@ from sqlalchemy import Connection, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from luna_core.db.schema import forecasts
-from luna_core.energy.kpis import LOAD_KINDS
+from luna_core.energy.site import LOAD_KINDS
 
 _NEWEST_HOUR_SQL = text("SELECT max(hour) FROM consumption_hourly WHERE tenant_id = :tenant")
 

@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, Engine, select, text
 
-from luna_core.db.schema import ingest_batches, tenants
+from luna_core.db.schema import ingest_batches
 from luna_core.db.tenancy import tenant_scope
 from luna_core.ingest.columns import Readings, readings_from_frame
 from luna_core.ingest.errors import IngestError
@@ -35,6 +35,7 @@ from luna_core.ingest.store import (
     upsert_readings,
 )
 from luna_core.ingest.validate import IngestPolicy, Validated, validate_readings
+from luna_core.tenants import TenantError, get_tenant
 
 log = logging.getLogger(__name__)
 __all__ = ["SUPPORTED_SUFFIXES", "IngestResult", "ingest_file", "ingest_frame", "ingest_records"]
@@ -270,12 +271,13 @@ def _notes(validated: Validated, readings: Readings, result: IngestResult) -> li
 
 
 def _tenant_timezone(connection: Connection, tenant_id: str) -> str:
-    row = connection.execute(select(tenants.c.timezone, tenants.c.status).where(tenants.c.id == tenant_id)).first()
-    if row is None:
-        raise IngestError(f"unknown tenant {tenant_id!r}")
-    if row.status != "active":
-        raise IngestError(f"tenant {tenant_id!r} is {row.status}; readings are not accepted")
-    return row.timezone
+    try:
+        tenant = get_tenant(connection, tenant_id)
+    except TenantError:
+        raise IngestError(f"unknown tenant {tenant_id!r}") from None
+    if tenant.status != "active":
+        raise IngestError(f"tenant {tenant_id!r} is {tenant.status}; readings are not accepted")
+    return tenant.timezone
 
 
 def _newest_batch(connection: Connection, tenant_id: str, digest: str) -> IngestResult | None:

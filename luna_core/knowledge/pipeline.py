@@ -68,7 +68,6 @@ __all__ = [
     "delete_document",
     "process_claims",
     "process_document",
-    "process_queued",
     "rebuild_index",
     "sync_index",
 ]
@@ -113,12 +112,6 @@ def process_document(
     with tenant_scope(engine, tenant_id) as connection:
         row = store.get(connection, tenant_id, document_id)
     return row.status if row else "deleted"
-
-
-def process_queued(engine: Engine, knowledge: Knowledge, tenant_id: str, owner: str | None = None) -> Outcome:
-    with tenant_scope(engine, tenant_id) as connection:
-        held = claims.claim(connection, tenant_id, owner or claims.worker_name())
-    return process_claims(engine, knowledge, tenant_id, held)
 
 
 def claim(

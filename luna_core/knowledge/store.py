@@ -316,3 +316,11 @@ def counts(connection: Connection, tenant_id: str) -> tuple[int, int]:
         select(func.count()).select_from(documents).where(documents.c.tenant_id == tenant_id)
     ).scalar_one()
     return chunks, docs
+
+
+def status_counts(connection: Connection, tenant_id: str) -> dict[str, int]:
+    """How many of the tenant's documents are in each status (only statuses that occur)."""
+    rows = connection.execute(
+        select(documents.c.status, func.count()).where(documents.c.tenant_id == tenant_id).group_by(documents.c.status)
+    )
+    return {status: count for status, count in rows}

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from luna_core.db.schema import tenants
 from luna_core.energy import queries
 from luna_core.energy.kpis import compute_tenant_kpis
 from luna_core.forecasting.store import read_forecasts
@@ -26,6 +25,7 @@ from luna_core.market import queries as market
 from luna_core.playbook.advice import cheapest_charging_window, ev_rule_window
 from luna_core.playbook.inputs import NoPrices
 from luna_core.playbook.optimizer import Infeasible
+from luna_core.tenants import get_tenant
 
 
 @dataclass(frozen=True)
@@ -61,12 +61,8 @@ class TenantInfo:
 
 
 def tenant_info(connection: Connection, tenant_id: str) -> TenantInfo:
-    row = connection.execute(
-        select(tenants.c.id, tenants.c.name, tenants.c.kind, tenants.c.zone, tenants.c.timezone).where(
-            tenants.c.id == tenant_id
-        )
-    ).one()
-    return TenantInfo(row.id, row.name, row.kind, row.zone, row.timezone)
+    tenant = get_tenant(connection, tenant_id)
+    return TenantInfo(tenant.id, tenant.name, tenant.kind, tenant.zone, tenant.timezone)
 
 
 def period_days(period: Period, today: date) -> tuple[date, date]:

@@ -8,7 +8,9 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-MARKET_TZ = ZoneInfo("Europe/Berlin")
+MARKET_TIMEZONE = "Europe/Berlin"
+"""The day-ahead market's time zone (CET/CEST): delivery days, the publication and the schedules."""
+MARKET_TZ = ZoneInfo(MARKET_TIMEZONE)
 PUBLICATION = time(13, 0)
 """Local time (``MARKET_TZ``) from which the next delivery day's prices count as published."""
 

@@ -10,6 +10,7 @@ from typing import Protocol
 import polars as pl
 
 from luna_core.ingest.errors import IngestError
+from luna_core.market.auction import MARKET_TIMEZONE
 
 PRICE_COLUMNS = ("zone", "ts", "resolution_minutes", "eur_per_mwh", "source")
 # EPEX SDAC harmonised clearing limits.
@@ -64,7 +65,7 @@ class CsvPrices:
             .alias("resolution_minutes"),
             pl.lit(self.name).alias("source"),
         )
-        local_day = pl.col("ts").dt.convert_time_zone("Europe/Berlin").dt.date()
+        local_day = pl.col("ts").dt.convert_time_zone(MARKET_TIMEZONE).dt.date()
         frame = frame.filter((pl.col("zone") == zone) & local_day.is_between(start_day, end_day))
         return normalise_prices(frame)
 

@@ -8,6 +8,7 @@ import polars as pl
 from sqlalchemy import Connection, text
 
 from luna_core.db.copy import copy_frame
+from luna_core.market.auction import MARKET_TIMEZONE
 
 _STAGE_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS _luna_price_stage (
@@ -35,7 +36,7 @@ def upsert_prices(connection: Connection, prices: pl.DataFrame) -> int:
     return connection.execute(text(_UPSERT_SQL)).rowcount
 
 
-def latest_price_day(connection: Connection, zone: str, timezone: str = "Europe/Berlin") -> date | None:
+def latest_price_day(connection: Connection, zone: str, timezone: str = MARKET_TIMEZONE) -> date | None:
     return connection.execute(
         text("SELECT CAST(max(ts) AT TIME ZONE :tz AS date) FROM market_prices WHERE zone = :zone"),
         {"zone": zone, "tz": timezone},

@@ -176,7 +176,7 @@ def _database(settings: Settings, timeout: float) -> tuple[str, str | None]:
     with engine.connect() as connection:
         connection.execute(text("SELECT set_config('statement_timeout', :t, true)"), {"t": f"{int(timeout * 1000)}"})
         version = connection.execute(text("SHOW server_version")).scalar_one()
-        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
+        revision = migrate.stored_revision(connection)
     head = migrate.head_revision()
     if revision != head:
         raise Down(f"schema {revision} but the code needs {head}: run `luna db upgrade`")
@@ -253,7 +253,7 @@ def _model_registry(settings: Settings, timeout: float) -> Check:
         )
         try:
             with engine.connect() as connection:
-                schema = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
+                schema = migrate.stored_revision(connection)
                 models = connection.execute(text("SELECT count(*) FROM registered_models")).scalar_one()
         finally:
             engine.dispose()

@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
-from luna_core.playbook.inputs import DayInputs, day_curve, tenant_zone
+from luna_core.playbook.inputs import DayInputs, day_curve
 from luna_core.playbook.optimizer import EvRequest, Infeasible, optimise
 from luna_core.playbook.rules import list_rules
 from luna_core.playbook.strategies import EvParams
+from luna_core.tenants import get_tenant
 
 
 class ChargingAdvice(NamedTuple):
@@ -40,7 +41,8 @@ def cheapest_charging_window(
 
     Run inside ``tenant_scope``. Raises ``NoPrices`` when the day's auction result is not stored yet
     and ``Infeasible`` (with the reason) when the energy does not fit into the window."""
-    zone, timezone = tenant_zone(connection, tenant_id)
+    tenant = get_tenant(connection, tenant_id)
+    zone, timezone = tenant.zone, tenant.timezone
     curve = day_curve(connection, zone, day, timezone)
     frame = DayInputs(tenant_id, timezone, zone, day, curve, None, [])  # type: ignore[arg-type]
     try:

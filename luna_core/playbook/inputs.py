@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy import Connection, select, text
 
-from luna_core.db.schema import forecasts, market_prices, meters, tenants
+from luna_core.db.schema import forecasts, market_prices, meters
+from luna_core.energy.site import is_load
 from luna_core.forecasting.store import site_load
 from luna_core.playbook.conditions import DayFrame
 from luna_core.playbook.optimizer import PriceCurve
+from luna_core.tenants import get_tenant
 
 PROFILE_DAYS = 28
 FLEXIBLE_KINDS = ("ev", "heat_pump", "battery")
@@ -71,14 +73,6 @@ def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time(), zone).astimezone(UTC)
     end = datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)
     return start, end
-
-
-def tenant_zone(connection: Connection, tenant_id: str) -> tuple[str, str]:
-    """(bidding zone, timezone) of the tenant."""
-    row = connection.execute(select(tenants.c.zone, tenants.c.timezone).where(tenants.c.id == tenant_id)).first()
-    if row is None:
-        raise LookupError(f"unknown tenant {tenant_id!r}")
-    return row.zone, row.timezone
 
 
 def day_curve(connection: Connection, zone: str, day: date, timezone: str) -> PriceCurve:
@@ -142,7 +136,8 @@ def recent_profiles(
 
 def load_day(connection: Connection, tenant_id: str, day: date) -> DayInputs:
     """Everything a day's plan needs; raises ``NoPrices`` when the auction result is not in yet."""
-    zone, timezone = tenant_zone(connection, tenant_id)
+    tenant = get_tenant(connection, tenant_id)
+    zone, timezone = tenant.zone, tenant.timezone
     curve = day_curve(connection, zone, day, timezone)
     start, end = day_bounds(day, timezone)
     found = [
@@ -175,11 +170,7 @@ def load_day(connection: Connection, tenant_id: str, day: date) -> DayInputs:
     pv = sum((profiles[m] for m in pv_ids if m in profiles), start=np.zeros(len(curve))) if pv_ids else None
     if np.all(np.isnan(forecast)):
         # No forecast yet: the recent profile of the site's load stands in for it.
-        loads = [
-            profiles[m.meter_id]
-            for m in found
-            if m.kind in ("consumption", "ev", "heat_pump") and m.meter_id in profiles
-        ]
+        loads = [profiles[m.meter_id] for m in found if is_load(m.kind) and m.meter_id in profiles]
         if loads:
             forecast = np.sum(loads, axis=0)
     zone_info = ZoneInfo(timezone)

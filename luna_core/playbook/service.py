@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine
 
 from luna_core.db.tenancy import tenant_scope
-from luna_core.playbook.inputs import NoPrices, day_curve, load_day, tenant_zone
+from luna_core.playbook.inputs import NoPrices, day_curve, load_day
 from luna_core.playbook.recommendations import DayPlan, plan_day
 from luna_core.playbook.rules import list_rules
 from luna_core.playbook.savings import record_plans, settle
 from luna_core.playbook.store import write_day
+from luna_core.tenants import get_tenant
 
 
 @dataclass
@@ -39,7 +40,8 @@ class DayRun:
 
 def default_day(connection: Connection, tenant_id: str, now: datetime | None = None) -> date:
     """Tomorrow once its day-ahead prices are published, else today (tenant-local)."""
-    zone, timezone = tenant_zone(connection, tenant_id)
+    tenant = get_tenant(connection, tenant_id)
+    zone, timezone = tenant.zone, tenant.timezone
     today = (now or datetime.now(ZoneInfo(timezone))).astimezone(ZoneInfo(timezone)).date()
     try:
         day_curve(connection, zone, today + timedelta(days=1), timezone)
@@ -52,7 +54,7 @@ def run_day(engine: Engine, tenant_id: str, day: date | None = None, *, settle_d
     """Plans ``day`` (default: ``default_day``) for the tenant in one transaction."""
     with tenant_scope(engine, tenant_id) as connection:
         day = day or default_day(connection, tenant_id)
-        _, timezone = tenant_zone(connection, tenant_id)
+        timezone = get_tenant(connection, tenant_id).timezone
         today = datetime.now(ZoneInfo(timezone)).date()
         rules = list_rules(connection, tenant_id, enabled_only=True)
         run = DayRun(tenant_id, day, planned=False, rules=len(rules))

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
 from luna_core.i18n.message import Message
-from luna_core.playbook.inputs import day_bounds, day_curve, load_day, tenant_zone
+from luna_core.playbook.inputs import day_bounds, day_curve, load_day
 from luna_core.playbook.optimizer import (
     BatteryRequest,
     EvRequest,
@@ -23,10 +23,11 @@ from luna_core.playbook.optimizer import (
     PriceCurve,
     optimise,
 )
+from luna_core.settings import default_timezone
+from luna_core.tenants import get_tenant
 
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 MAX_SLOTS = 200
-DEFAULT_TZ = "Europe/Berlin"
 # Far outside any market data, dates would only overflow the day arithmetic.
 FIRST_DAY, LAST_DAY = Day(2000, 1, 1), Day(2100, 12, 31)
 Price = Annotated[float, Field(ge=-500, le=4000)]
@@ -89,12 +90,15 @@ Simulation = Annotated[EvSimulation | HeatPumpSimulation | BatterySimulation, Fi
 
 def price_curve(connection: Connection | None, tenant_id: str | None, spec: _Simulation) -> tuple[PriceCurve, str]:
     """The curve to plan on (given prices, or the stored day) and the tenant's timezone."""
-    zone, timezone = tenant_zone(connection, tenant_id) if connection is not None and tenant_id else (None, DEFAULT_TZ)
+    zone, timezone = None, default_timezone()
+    if connection is not None and tenant_id:
+        tenant = get_tenant(connection, tenant_id)
+        zone, timezone = tenant.zone, tenant.timezone
     if spec.timezone:
         try:
             ZoneInfo(spec.timezone)
         except (ValueError, KeyError):
-            raise Infeasible(f"unknown timezone {spec.timezone!r}, e.g. Europe/Berlin") from None
+            raise Infeasible(f"unknown timezone {spec.timezone!r}, e.g. {default_timezone()}") from None
         timezone = spec.timezone
     if spec.date is not None and not FIRST_DAY <= spec.date <= LAST_DAY:
         raise Infeasible(f"date must lie between {FIRST_DAY} and {LAST_DAY}")

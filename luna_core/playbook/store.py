@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, delete, func, insert, select
 
 from luna_core.db.schema import playbook_recommendations, playbook_schedules
-from luna_core.playbook.inputs import tenant_zone
 from luna_core.playbook.optimizer import Plan
 from luna_core.playbook.recommendations import DayPlan
+from luna_core.tenants import get_tenant
 
 
 def plan_slots(plan: Plan) -> list[dict[str, Any]]:
@@ -89,7 +89,7 @@ def current_day(
 ) -> date:
     """The tenant-local day whose plan matters at ``now`` (default: this moment): tomorrow once it has
     ``what`` stored (its day-ahead prices are out and the playbook ran), else today."""
-    _, timezone = tenant_zone(connection, tenant_id)
+    timezone = get_tenant(connection, tenant_id).timezone
     today = (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone)).date()
     table = playbook_recommendations if what == "recommendations" else playbook_schedules
     tomorrow = today + timedelta(days=1)

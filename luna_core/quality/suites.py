@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from sqlalchemy import Connection, text
 
+from luna_core.market.auction import MARKET_TIMEZONE
 from luna_core.market.sources import MAX_PRICE, MIN_PRICE
 from luna_core.quality.expectations import QualityResult, validate
 
@@ -118,7 +119,7 @@ def readings_fresh(
 _PRICE_DAYS_SQL = text(
     """
     WITH days AS (
-        SELECT resolution_minutes, CAST(ts AT TIME ZONE 'Europe/Berlin' AS date) AS day, eur_per_mwh
+        SELECT resolution_minutes, CAST(ts AT TIME ZONE :market_tz AS date) AS day, eur_per_mwh
         FROM market_prices WHERE zone = :zone
     )
     SELECT resolution_minutes, day, count(*) AS received, min(eur_per_mwh) AS min_price, max(eur_per_mwh) AS max_price
@@ -132,7 +133,9 @@ _PRICE_DAYS_SQL = text(
 def prices_valid(connection: Connection, zone: str) -> QualityResult:
     import great_expectations.expectations as gxe
 
-    frame = pd.read_sql(_PRICE_DAYS_SQL, connection, params={"zone": zone, "days": RECENT_DAYS})
+    frame = pd.read_sql(
+        _PRICE_DAYS_SQL, connection, params={"zone": zone, "days": RECENT_DAYS, "market_tz": MARKET_TIMEZONE}
+    )
     # A delivery day has 23, 24 or 25 hours.
     frame["hours_covered"] = frame["received"] * frame["resolution_minutes"] / 60
     return validate(

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal, get_args
 
 import holidays
 import numpy as np
 
+from luna_core.energy.site import LOAD_KINDS, METER_KINDS, MeterKind
 from luna_core.simulation.rng import stable_hash
 
-MeterKind = Literal["consumption", "pv", "ev", "heat_pump", "battery"]
-METER_KINDS: tuple[str, ...] = get_args(MeterKind)
+__all__ = ["METER_KINDS", "MeterKind"]  # re-exported: the simulators name kinds through this module
 
 # Must stay equal to luna_core.db.schema.TENANT_ID_PATTERN (a test checks it); copied so the
 # simulators do not pull in SQLAlchemy.
@@ -63,7 +62,7 @@ class MeterSpec:
         """Why this meter cannot be simulated, or None."""
         if self.kind == "consumption" and self.profile is None:
             return f"meter {self.meter_id}: a consumption meter needs a BDEW profile ({', '.join(BDEW_PROFILES)})"
-        if self.kind in ("consumption", "ev", "heat_pump") and not (self.annual_kwh and self.annual_kwh > 0):
+        if self.kind in LOAD_KINDS and not (self.annual_kwh and self.annual_kwh > 0):
             return f"meter {self.meter_id}: kind {self.kind} needs a positive annual_kwh"
         if self.kind == "pv" and not (self.kwp and self.kwp > 0):
             return f"meter {self.meter_id}: a pv meter needs a positive kwp"
