@@ -77,3 +77,43 @@ def test_recommendations_and_strategy_names_read_in_the_dashboards_language(page
     page.get_by_role("navigation", name="Hauptnavigation").get_by_role("link", name="Playbook").click()
     page.get_by_test_id("rules").get_by_text("Warnung bei negativen Preisen").first.wait_for()
     assert "Negative-price alerts" not in page.get_by_test_id("rules").inner_text()
+
+
+def test_a_customer_sees_rules_read_only_and_savings_made_so_far(page, world: World, engine):
+    """A customer (not the tenant's admin) sees the rule switches disabled with the reason instead
+    of a switch that fails with 403; "savings to date" counts today's plan but never tomorrow's, and
+    names its month as a month ("December 2026"), not as the date 2026-12-01."""
+    tenant = world.a_admin.tenant_id
+    with tenant_scope(engine, tenant) as connection:
+        rule = create_rule(
+            connection,
+            tenant,
+            name="Charge for the commute",
+            strategy="ev_cheapest_window",
+            params={"arrival": "07:00", "deadline": "19:00", "energy_kwh": 22},
+            actor="e2e",
+        )
+    today = datetime.now(ZoneInfo("Europe/Berlin")).date()
+    tomorrow = today + timedelta(days=1)
+    for day in (today, tomorrow):
+        assert run_day(engine, tenant, day).planned
+    ledger = world.api(world.a_customer, "/playbook/savings", granularity="day")["items"]
+    by_day = {row["period"]: row["saving_eur"] for row in ledger}
+    assert by_day.get(tomorrow.isoformat(), 0) > 0  # tomorrow's plan is in the ledger ...
+    so_far = sum(saving for day, saving in by_day.items() if day <= today.isoformat())
+
+    login(page, world.a_customer)
+    page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Playbook").click()
+    switch = page.get_by_test_id(f"rule-switch-{rule.id}")
+    switch.wait_for()
+    assert switch.is_disabled()
+    assert "administrator" in page.get_by_test_id("rules-admin-only").inner_text()
+
+    rows = page.get_by_test_id("savings-row")
+    rows.first.wait_for()
+    periods = [rows.nth(i).get_attribute("data-period") for i in range(rows.count())]
+    assert all(p <= today.replace(day=1).isoformat() for p in periods), periods  # ... but not "to date"
+    card = page.get_by_test_id("savings").inner_text()
+    assert today.strftime("%B %Y") in card and today.replace(day=1).isoformat() not in card
+    assert f"{so_far:.2f}" in card.replace(",", "")
+    screenshot(page, "playbook-customer-read-only")

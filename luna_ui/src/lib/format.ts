@@ -35,6 +35,14 @@ export function fmtDate(iso: string | Date, locale: string, timeZone?: string): 
   );
 }
 
+/** A calendar month (an ISO date within it, YYYY-MM-DD) as the reader says it: "Dezember 2026". */
+export function fmtMonth(iso: string, locale: string): string {
+  const [year, month] = iso.split("-").map(Number);
+  return new Intl.DateTimeFormat(locale, { month: "long", year: "numeric", timeZone: "UTC" }).format(
+    new Date(Date.UTC(year, month - 1, 15)),
+  );
+}
+
 export function fmtBytes(bytes: number, locale: string): string {
   const units = ["B", "KB", "MB", "GB"];
   let value = bytes;
@@ -85,4 +93,17 @@ export function relativeDay(iso: string, timeZone: string, now: Date = new Date(
   if (iso === isoDate(now, timeZone)) return "today";
   if (iso === isoDate(zonedMidnight(now, timeZone, 1), timeZone)) return "tomorrow";
   return null;
+}
+
+// Shared and role mailboxes are no one's name: "Guten Tag, Customer" greets nobody.
+const MAILBOX_WORDS = new Set([
+  "admin", "buchhaltung", "contact", "customer", "energie", "energy", "hallo", "hello", "info", "kontakt",
+  "kunde", "mail", "office", "post", "service", "support", "team", "user",
+]);
+
+/** The first name in an e-mail address, or "" for a shared mailbox. */
+export function greetingName(email: string | null | undefined): string {
+  const local = (email ?? "").split("@")[0].split(/[._+-]/)[0];
+  if (!local || MAILBOX_WORDS.has(local.toLowerCase()) || /\d/.test(local)) return "";
+  return local.charAt(0).toUpperCase() + local.slice(1);
 }

@@ -72,6 +72,9 @@ export const de: Record<Key, string> = {
   "common.next": "Weiter",
   "common.ok": "OK",
 
+  "home.morningPlain": "Guten Morgen",
+  "home.afternoonPlain": "Guten Tag",
+  "home.eveningPlain": "Guten Abend",
   "home.morning": "Guten Morgen, {name}",
   "home.afternoon": "Guten Tag, {name}",
   "home.evening": "Guten Abend, {name}",
@@ -190,6 +193,11 @@ export const de: Record<Key, string> = {
   "playbook.totalSaving": "Ersparnis gesamt",
   "playbook.naiveCost": "Kosten ohne Luna",
   "playbook.optimisedCost": "Kosten mit Luna",
+  "playbook.adminOnly": "Regeln schalten kann nur die Administration Ihres Kontos.",
+  "playbook.realisedSaving": "Bisher erzielt",
+  "playbook.realised": "Erzielt",
+  "playbook.notSettled": "Wird abgerechnet, sobald der Tag vorbei ist und der Gerätezähler gemeldet hat",
+  "playbook.month": "Monat",
   "playbook.enable": "{name} aktivieren",
 
   "support.title": "Luna-Helpdesk",

@@ -70,6 +70,9 @@ export const en = {
   "common.next": "Next",
   "common.ok": "OK",
 
+  "home.morningPlain": "Good morning",
+  "home.afternoonPlain": "Good afternoon",
+  "home.eveningPlain": "Good evening",
   "home.morning": "Good morning, {name}",
   "home.afternoon": "Good afternoon, {name}",
   "home.evening": "Good evening, {name}",
@@ -188,6 +191,11 @@ export const en = {
   "playbook.totalSaving": "Total saving",
   "playbook.naiveCost": "Cost without Luna",
   "playbook.optimisedCost": "Cost with Luna",
+  "playbook.adminOnly": "Only your account's administrator can switch rules.",
+  "playbook.realisedSaving": "Realised so far",
+  "playbook.realised": "Realised",
+  "playbook.notSettled": "Settled once the day is over and the device's meter has reported",
+  "playbook.month": "Month",
   "playbook.enable": "Enable {name}",
 
   "support.title": "Luna helpdesk",

@@ -268,6 +268,7 @@ export interface Schedule {
 export interface Savings {
   items: { period: string; naive_eur: number; optimised_eur: number; saving_eur: number; realised_eur: number | null }[];
   total_saving_eur: number;
+  total_realised_eur: number | null;
 }
 
 export interface Simulation {

@@ -4,7 +4,7 @@ import { alignSeries, Chart, toSeconds } from "../components/Chart";
 import { Badge, Button, Card, ErrorNote, inputClass, Spinner, Stat } from "../components/ui";
 import { api, ApiError } from "../lib/api";
 import { useAuth } from "../lib/auth";
-import { fmtDate, fmtDateTime, fmtEur, fmtNumber, fmtPct, fmtTime, relativeDay, zonedMidnight, zonedParts } from "../lib/format";
+import { fmtDate, fmtDateTime, fmtEur, fmtNumber, fmtPct, fmtTime, greetingName, relativeDay, zonedMidnight, zonedParts } from "../lib/format";
 import { useI18n } from "../lib/i18n";
 import { useTenant } from "../lib/tenant";
 import type { Aggregate, Bucket, Health, Kpis, Recommendation } from "../lib/types";
@@ -35,15 +35,11 @@ export function normalDay(buckets: Bucket[], cutoffMinutes: number, timeZone: st
   return { soFar, days: days.length, profile };
 }
 
-function greetingKey(hour: number): "home.morning" | "home.afternoon" | "home.evening" {
-  if (hour < 11) return "home.morning";
-  if (hour < 18) return "home.afternoon";
-  return "home.evening";
-}
+type Greeting = "home.morning" | "home.afternoon" | "home.evening";
 
-function displayName(email: string | null | undefined): string {
-  const local = (email ?? "").split("@")[0].split(/[._-]/)[0];
-  return local ? local.charAt(0).toUpperCase() + local.slice(1) : "";
+function greetingKey(hour: number, named: boolean): Greeting | `${Greeting}Plain` {
+  const key: Greeting = hour < 11 ? "home.morning" : hour < 18 ? "home.afternoon" : "home.evening";
+  return named ? key : `${key}Plain`;
 }
 
 export function Home() {
@@ -122,7 +118,7 @@ export function Home() {
   }, [today.data, normal, asOf, tz]);
 
   const hour = zonedParts(new Date(), tz).hour;
-  const name = displayName(claims?.email);
+  const name = greetingName(claims?.email);
 
   function ask(event: FormEvent) {
     event.preventDefault();
@@ -144,7 +140,7 @@ export function Home() {
     <div className="flex flex-col gap-6">
       <section aria-labelledby="greeting" className="rounded-2xl border border-line bg-gradient-to-br from-accent/15 via-card to-card p-5 sm:p-6">
         <h1 id="greeting" className="text-2xl font-semibold tracking-tight" data-testid="greeting">
-          {t(greetingKey(hour), { name })}
+          {t(greetingKey(hour, name !== ""), { name })}
         </h1>
         <p className="mt-1 text-sm text-muted">
           {t("home.intro", { date: fmtDate(asOf ? `${asOf}T12:00:00Z` : new Date(), locale, tz) })}

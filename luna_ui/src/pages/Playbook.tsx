@@ -2,7 +2,8 @@ import { useMemo, useState } from "react";
 import { alignSeries, Chart, toSeconds } from "../components/Chart";
 import { Badge, Card, ErrorNote, Loadable, PageHeader, Stat } from "../components/ui";
 import { api } from "../lib/api";
-import { fmtDate, fmtDateTime, fmtEur, relativeDay } from "../lib/format";
+import { useAuth } from "../lib/auth";
+import { fmtDate, fmtDateTime, fmtEur, fmtMonth, isoDate, relativeDay } from "../lib/format";
 import { useI18n } from "../lib/i18n";
 import { priceColour, priceStats } from "../lib/priceScale";
 import { useTenant } from "../lib/tenant";
@@ -11,6 +12,7 @@ import { useApi } from "../lib/useApi";
 
 function RuleSwitch({ rule, onChange }: { rule: Rule; onChange: (rule: Rule) => void }) {
   const { t } = useI18n();
+  const { isAdmin } = useAuth();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Error | null>(null);
   async function toggle() {
@@ -31,7 +33,9 @@ function RuleSwitch({ rule, onChange }: { rule: Rule; onChange: (rule: Rule) => 
         role="switch"
         aria-checked={rule.enabled}
         aria-label={t("playbook.enable", { name: rule.name })}
-        disabled={busy}
+        disabled={busy || !isAdmin}
+        title={isAdmin ? undefined : t("playbook.adminOnly")}
+        aria-describedby={isAdmin ? undefined : "rules-admin-only"}
         onClick={toggle}
         data-testid={`rule-switch-${rule.id}`}
         className={`relative h-6 w-11 rounded-full transition ${rule.enabled ? "bg-good" : "bg-line"} disabled:opacity-50`}
@@ -45,6 +49,7 @@ function RuleSwitch({ rule, onChange }: { rule: Rule; onChange: (rule: Rule) => 
 
 export default function PlaybookPage() {
   const { t, locale, lang } = useI18n();
+  const { isAdmin } = useAuth();
   const tenant = useTenant();
   const tz = tenant.timezone;
   // No date: tomorrow's schedule once it is planned (after the day-ahead prices), else today's.
@@ -52,7 +57,9 @@ export default function PlaybookPage() {
   const scheduleWhen = schedule.data?.date ? relativeDay(schedule.data.date, tz) : null;
   const rules = useApi(() => api.get<Page<Rule>>("/playbook/rules", { limit: 200 }), "rules");
   const strategies = useApi(() => api.get<Strategy[]>("/playbook/strategies", { language: lang }), `strategies-${lang}`);
-  const savings = useApi(() => api.get<Savings>("/playbook/savings", { granularity: "month" }), "savings");
+  // Up to today only: tomorrow's plan is a forecast of a saving, not one made so far.
+  const today = isoDate(new Date(), tz);
+  const savings = useApi(() => api.get<Savings>("/playbook/savings", { granularity: "month", end: today }), `savings-${today}`);
   const [edited, setEdited] = useState<Record<string, Rule>>({});
 
   const timeline = useMemo(() => {
@@ -117,6 +124,11 @@ export default function PlaybookPage() {
 
       <div className="grid grid-cols-1 gap-6 lg:grid-cols-2">
         <Card title={t("playbook.rules")} testId="rules">
+          {!isAdmin && (
+            <p id="rules-admin-only" className="mb-2 text-xs text-muted" data-testid="rules-admin-only">
+              {t("playbook.adminOnly")}
+            </p>
+          )}
           <Loadable state={rules}>
             {(page) =>
               page.items.length === 0 ? (
@@ -147,23 +159,30 @@ export default function PlaybookPage() {
           <Loadable state={savings}>
             {(s) => (
               <div className="flex flex-col gap-3">
-                <Stat label={t("playbook.totalSaving")} value={fmtEur(s.total_saving_eur, locale)} tone="good" />
+                <div className="grid grid-cols-2 gap-3">
+                  <Stat label={t("playbook.totalSaving")} value={fmtEur(s.total_saving_eur, locale)} tone="good" />
+                  <Stat label={t("playbook.realisedSaving")} value={s.total_realised_eur === null ? "–" : fmtEur(s.total_realised_eur, locale)} />
+                </div>
                 <table className="w-full text-sm">
                   <thead className="text-left text-xs text-muted">
                     <tr>
-                      <th scope="col" className="py-1">{t("meter.range")}</th>
+                      <th scope="col" className="py-1">{t("playbook.month")}</th>
                       <th scope="col" className="py-1 text-right">{t("playbook.naiveCost")}</th>
                       <th scope="col" className="py-1 text-right">{t("playbook.optimisedCost")}</th>
                       <th scope="col" className="py-1 text-right">{t("meter.saving")}</th>
+                      <th scope="col" className="py-1 text-right">{t("playbook.realised")}</th>
                     </tr>
                   </thead>
                   <tbody>
                     {s.items.map((row) => (
-                      <tr key={row.period} className="border-t border-line">
-                        <td className="py-1">{row.period}</td>
+                      <tr key={row.period} className="border-t border-line" data-testid="savings-row" data-period={row.period}>
+                        <td className="py-1">{fmtMonth(row.period, locale)}</td>
                         <td className="py-1 text-right tabular-nums">{fmtEur(row.naive_eur, locale)}</td>
                         <td className="py-1 text-right tabular-nums">{fmtEur(row.optimised_eur, locale)}</td>
                         <td className="py-1 text-right tabular-nums"><Badge tone="good">{fmtEur(row.saving_eur, locale)}</Badge></td>
+                        <td className="py-1 text-right tabular-nums" title={row.realised_eur === null ? t("playbook.notSettled") : undefined}>
+                          {row.realised_eur === null ? "–" : fmtEur(row.realised_eur, locale)}
+                        </td>
                       </tr>
                     ))}
                   </tbody>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decodeClaims, withQuery } from "../lib/api";
-import { isoDate, relativeDay, zonedMidnight } from "../lib/format";
+import { fmtMonth, greetingName, isoDate, relativeDay, zonedMidnight } from "../lib/format";
 import { normalDay } from "../pages/Home";
 import { comparisonWindow, forecastSeries, sliceWindow } from "../pages/Meter";
 import { mergeWindows } from "../pages/Prices";
@@ -91,5 +91,20 @@ describe("api client helpers", () => {
 
   it("drops empty query parameters", () => {
     expect(withQuery("/x", { a: 1, b: null, c: "", d: undefined, e: "é" })).toBe("/x?a=1&e=%C3%A9");
+  });
+});
+
+describe("names and months as the reader says them", () => {
+  it("greets a person by first name and a shared mailbox by nobody's", () => {
+    expect(greetingName("anna.schmidt@example.com")).toBe("Anna");
+    expect(greetingName("customer@household.luna-demo.example.com")).toBe("");
+    expect(greetingName("Info@bakery.example")).toBe("");
+    expect(greetingName("user42@example.com")).toBe("");
+    expect(greetingName(null)).toBe("");
+  });
+
+  it("prints a ledger month as a month, not a date", () => {
+    expect(fmtMonth("2026-12-01", "de-DE")).toBe("Dezember 2026");
+    expect(fmtMonth("2026-03-01", "en-GB")).toBe("March 2026");
   });
 });
