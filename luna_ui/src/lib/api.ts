@@ -90,6 +90,8 @@ function parseSession(raw: string | null): Session | null {
 
 export class Client {
   private session: Session | null;
+  /** The tenant a platform admin acts on in the console (sent as X-Luna-Tenant); null: their own. */
+  private actingTenant: string | null = null;
   private refreshing: Promise<boolean> | null = null;
   private listeners = new Set<Listener>();
   private readonly store: KeyValueStore;
@@ -239,6 +241,15 @@ export class Client {
     }
   }
 
+  /** Only the console sets this, for platform admins; the server checks the right on every request. */
+  actAs(tenantId: string | null): void {
+    this.actingTenant = tenantId;
+  }
+
+  private tenantHeader(): Record<string, string> {
+    return this.actingTenant ? { "X-Luna-Tenant": this.actingTenant } : {};
+  }
+
   async request<R>(method: string, path: string, body?: unknown): Promise<R> {
     const send = () =>
       fetch(path, {
@@ -247,6 +258,7 @@ export class Client {
           Accept: "application/json",
           ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
           ...(this.session ? { Authorization: `Bearer ${this.session.access}` } : {}),
+          ...this.tenantHeader(),
         },
         body: body !== undefined ? JSON.stringify(body) : undefined,
       });
@@ -268,6 +280,7 @@ export class Client {
       xhr.open("POST", path);
       xhr.setRequestHeader("Accept", "application/json");
       if (this.session) xhr.setRequestHeader("Authorization", `Bearer ${this.session.access}`);
+      for (const [name, value] of Object.entries(this.tenantHeader())) xhr.setRequestHeader(name, value);
       xhr.upload.onprogress = (event) => {
         if (event.lengthComputable) onProgress(event.loaded / event.total);
       };

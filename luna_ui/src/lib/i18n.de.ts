@@ -228,6 +228,7 @@ export const de: Record<Key, string> = {
   "support.mode.data": "Antwort aus Ihren Daten",
   "support.mode.none": "Keine Antwort gefunden",
 
+  "console.actingOn": "Mandant",
   "console.title": "Admin-Konsole",
   "console.system": "System",
   "console.documents": "Dokumente",

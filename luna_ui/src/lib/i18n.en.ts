@@ -226,6 +226,7 @@ export const en = {
   "support.mode.data": "Answer from your data",
   "support.mode.none": "No answer found",
 
+  "console.actingOn": "Tenant",
   "console.title": "Admin console",
   "console.system": "System",
   "console.documents": "Documents",
