@@ -14,6 +14,9 @@ export function Simulate({ tz }: { tz: string }) {
   const [device, setDevice] = useState<Device>("ev");
   const [energy, setEnergy] = useState(20);
   const [power, setPower] = useState(11);
+  // When the car is plugged in and when it must be charged (local times; overnight is fine).
+  const [arrival, setArrival] = useState("18:00");
+  const [deadline, setDeadline] = useState("07:00");
   const [result, setResult] = useState<Simulation | null>(null);
   const [error, setError] = useState<Error | null>(null);
   const [missing, setMissing] = useState(false);
@@ -28,8 +31,8 @@ export function Simulate({ tz }: { tz: string }) {
       device === "battery"
         ? { capacity_kwh: energy, power_kw: power }
         : device === "ev"
-          ? { energy_kwh: energy, power_kw: power }
-          : { power_kw: power };
+          ? { energy_kwh: energy, power_kw: power, arrival, deadline }
+          : { daily_kwh: energy, power_kw: power };
     try {
       setResult(await api.request<Simulation>("POST", "/playbook/simulate", { device, date, ...params }));
     } catch (caught) {
@@ -63,10 +66,18 @@ export function Simulate({ tz }: { tz: string }) {
                 ))}
               </select>
             </Field>
-            {device !== "heat_pump" && (
-              <Field label={t("meter.energy")} htmlFor="sim-energy">
-                <input id="sim-energy" type="number" min={1} max={200} value={energy} onChange={(e) => setEnergy(Number(e.target.value))} className={`${inputClass} w-28`} />
-              </Field>
+            <Field label={t(device === "heat_pump" ? "meter.dailyEnergy" : device === "battery" ? "meter.capacity" : "meter.energy")} htmlFor="sim-energy">
+              <input id="sim-energy" type="number" min={1} max={200} value={energy} onChange={(e) => setEnergy(Number(e.target.value))} className={`${inputClass} w-28`} />
+            </Field>
+            {device === "ev" && (
+              <>
+                <Field label={t("meter.arrival")} htmlFor="sim-arrival">
+                  <input id="sim-arrival" type="time" required value={arrival} onChange={(e) => setArrival(e.target.value)} className={`${inputClass} w-32`} />
+                </Field>
+                <Field label={t("meter.deadline")} htmlFor="sim-deadline">
+                  <input id="sim-deadline" type="time" required value={deadline} onChange={(e) => setDeadline(e.target.value)} className={`${inputClass} w-32`} />
+                </Field>
+              </>
             )}
             <Field label={t("meter.power")} htmlFor="sim-power">
               <input id="sim-power" type="number" min={1} max={50} step={0.1} value={power} onChange={(e) => setPower(Number(e.target.value))} className={`${inputClass} w-28`} />
@@ -77,6 +88,7 @@ export function Simulate({ tz }: { tz: string }) {
           {result && (
             <div className="mt-4 flex flex-col gap-3">
               {!result.feasible && <p role="alert" className="text-sm text-bad">{t("meter.infeasible", { reason: result.reason ?? "" })}</p>}
+              {result.feasible && result.reason && <p className="text-sm text-muted" data-testid="simulate-note">{result.reason}</p>}
               <div className="grid grid-cols-1 gap-3 sm:grid-cols-3">
                 <Stat label={t("meter.naive")} value={fmtEur(result.naive_cost_eur, locale)} />
                 <Stat label={t("meter.optimised")} value={fmtEur(result.optimised_cost_eur, locale)} />
