@@ -58,7 +58,7 @@ def _site(tenant_id: str, zone: str) -> SiteSpec:
         meters=(
             MeterSpec("main", "consumption", annual_kwh=80_000, profile="g1", max_kw=110.0),
             MeterSpec("pv", "pv", kwp=30.0, max_kw=27.0),
-            MeterSpec("ev", "ev", annual_kwh=24_000, max_kw=50.0),
+            MeterSpec("ev", "ev", annual_kwh=24_000, max_kw=50.0, name="Ladepark Hof"),
             MeterSpec("heat-pump", "heat_pump", annual_kwh=11_000, max_kw=9.0),
             MeterSpec("battery", "battery", max_kw=10.0),
         ),
@@ -228,6 +228,10 @@ def test_api_serves_the_schedule_recommendations_and_savings(api, api_user, worl
     recs = api.get("/playbook/recommendations", params={"date": yesterday.isoformat()}, headers=user.headers).json()
     assert recs["date"] == yesterday.isoformat()
     assert all(r["title_de"] and r["reason_de"] and r["reason_en"] for r in recs["items"])
+    # Devices are named as the tenant named their meters, not by meter id.
+    ev = next(r for r in recs["items"] if r["strategy"] == "ev_cheapest_window")
+    assert "Ladepark Hof" in ev["title_de"] and "Ladepark Hof" in ev["title_en"], ev
+    assert "ev" not in ev["title_de"].split()
     days = api.get("/playbook/savings", params={"granularity": "day"}, headers=user.headers).json()
     row = next(i for i in days["items"] if i["period"] == yesterday.isoformat())
     assert row["saving_eur"] >= 0 and row["realised_eur"] is not None

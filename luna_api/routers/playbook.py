@@ -25,6 +25,7 @@ from luna_api.playbook_schemas import (
     StrategyOut,
 )
 from luna_api.schemas import BIGINT_MAX, Error, Limit, Offset, Page, page
+from luna_core.energy.queries import meter_names
 from luna_core.i18n import Translator
 from luna_core.playbook import rules as store
 from luna_core.playbook import savings as ledger
@@ -141,9 +142,13 @@ def strategies(ctx: Ctx, texts: Texts) -> list[StrategyOut]:
     ]
 
 
-def _recommendation(row, texts: Translator) -> RecommendationOut:
+def _recommendation(row, texts: Translator, meter_names: dict[str, str]) -> RecommendationOut:
+    # A title names the device as its tenant calls it ("Wallbox"), not by its meter id.
+    params = row.params
+    if isinstance(params.get("device"), str):
+        params = {**params, "device": meter_names.get(params["device"], params["device"])}
     shown, english, german = (
-        recommendation_text(row.message_key, row.params, t)
+        recommendation_text(row.message_key, params, t)
         for t in (texts, texts.catalogue.translator("en"), texts.catalogue.translator("de"))
     )
     return RecommendationOut(
@@ -173,7 +178,9 @@ def recommendations(ctx: Ctx, texts: Texts, date: Day = None) -> Recommendations
     day = _day(date) or current_day(ctx.db, ctx.tenant_id, "recommendations")
     rows = read_recommendations(ctx.db, ctx.tenant_id, day)
     ctx.audit("playbook.recommendations.read", target=f"day/{day}")
-    return RecommendationsOut(date=day, language=texts.language, items=[_recommendation(r, texts) for r in rows])
+    names = meter_names(ctx.db, ctx.tenant_id)
+    items = [_recommendation(r, texts, names) for r in rows]
+    return RecommendationsOut(date=day, language=texts.language, items=items)
 
 
 @router.get("/schedule", response_model=ScheduleOut)

@@ -167,6 +167,12 @@ def list_meters(connection: Connection, tenant_id: str) -> list[Any]:
     return list(connection.execute(select(meters).where(meters.c.tenant_id == tenant_id).order_by(meters.c.meter_id)))
 
 
+def meter_names(connection: Connection, tenant_id: str) -> dict[str, str]:
+    """meter id -> the name its tenant gave it (the id itself when it has none)."""
+    rows = connection.execute(select(meters.c.meter_id, meters.c.name).where(meters.c.tenant_id == tenant_id))
+    return {row.meter_id: row.name or row.meter_id for row in rows}
+
+
 def get_meter(connection: Connection, tenant_id: str, meter_id: str) -> Any | None:
     return connection.execute(
         select(meters).where(meters.c.tenant_id == tenant_id, meters.c.meter_id == meter_id)

@@ -43,6 +43,7 @@ class MeterSpec:
     max_kw: float = 0.0
     tilt_deg: float = 30.0  # PV orientation; ignored by other kinds
     azimuth_deg: float = 180.0
+    name: str | None = None  # as the tenant calls it; the meter id when None
 
     def __post_init__(self) -> None:
         # Only what every use needs: the tenant registry builds specs from kind and max_kw
@@ -131,9 +132,11 @@ DEMO_SITES: tuple[SiteSpec, ...] = (
         latitude=48.1600,
         longitude=11.5800,
         meters=(
-            MeterSpec("main", "consumption", annual_kwh=3_500, profile="h0", max_kw=HOUSEHOLD_FUSE_KW),
+            MeterSpec(
+                "main", "consumption", annual_kwh=3_500, profile="h0", max_kw=HOUSEHOLD_FUSE_KW, name="Hausanschluss"
+            ),
             # An 11 kW wallbox on its own meter (the demo's EV charging rule plans it).
-            MeterSpec("wallbox", "ev", annual_kwh=2_000),
+            MeterSpec("wallbox", "ev", annual_kwh=2_000, name="Wallbox"),
         ),
     ),
     SiteSpec(
@@ -145,8 +148,8 @@ DEMO_SITES: tuple[SiteSpec, ...] = (
         longitude=6.9200,
         meters=(
             # Ovens and proofers: a 3 x 100 A connection.
-            MeterSpec("main", "consumption", annual_kwh=45_000, profile="g5", max_kw=69.0),
-            MeterSpec("heat-pump", "heat_pump", annual_kwh=11_000, max_kw=9.0),
+            MeterSpec("main", "consumption", annual_kwh=45_000, profile="g5", max_kw=69.0, name="Backstube"),
+            MeterSpec("heat-pump", "heat_pump", annual_kwh=11_000, max_kw=9.0, name="Wärmepumpe"),
         ),
     ),
     SiteSpec(
@@ -157,11 +160,11 @@ DEMO_SITES: tuple[SiteSpec, ...] = (
         latitude=52.4990,
         longitude=13.4030,
         meters=(
-            MeterSpec("main", "consumption", annual_kwh=80_000, profile="g1", max_kw=110.0),
+            MeterSpec("main", "consumption", annual_kwh=80_000, profile="g1", max_kw=110.0, name="Bürogebäude"),
             # DC/AC ratio 1.1: the 27 kW inverter clips the rare very bright hours.
-            MeterSpec("pv", "pv", kwp=30.0, max_kw=27.0, tilt_deg=15.0, azimuth_deg=180.0),
+            MeterSpec("pv", "pv", kwp=30.0, max_kw=27.0, tilt_deg=15.0, azimuth_deg=180.0, name="PV-Anlage Dach"),
             # Four 11 kW chargers on a 50 kW feed.
-            MeterSpec("ev", "ev", annual_kwh=24_000, max_kw=50.0),
+            MeterSpec("ev", "ev", annual_kwh=24_000, max_kw=50.0, name="Ladepark"),
         ),
     ),
 )

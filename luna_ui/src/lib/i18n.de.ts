@@ -158,7 +158,7 @@ export const de: Record<Key, string> = {
   "meter.cost": "Kosten",
   "meter.changeLabel": "Veränderung",
   "meter.breakdown": "Je Zähler",
-  "meter.kind.consumption": "Haushalt / Grundlast",
+  "meter.kind.consumption": "Hauptzähler",
   "meter.kind.pv": "PV-Erzeugung",
   "meter.kind.ev": "E-Auto-Laden",
   "meter.kind.heat_pump": "Wärmepumpe",

@@ -156,7 +156,7 @@ export const en = {
   "meter.cost": "Cost",
   "meter.changeLabel": "Change",
   "meter.breakdown": "Per meter",
-  "meter.kind.consumption": "Household / base load",
+  "meter.kind.consumption": "Main meter",
   "meter.kind.pv": "PV generation",
   "meter.kind.ev": "EV charging",
   "meter.kind.heat_pump": "Heat pump",

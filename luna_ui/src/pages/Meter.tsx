@@ -4,7 +4,7 @@ import { alignSeries, Chart, toSeconds, type TimeSeries } from "../components/Ch
 import { Badge, Card, Field, inputClass, Loadable, PageHeader, Segmented, Spinner, Stat } from "../components/ui";
 import { api } from "../lib/api";
 import { fmtEur, fmtNumber, fmtPct, fmtTime, isoDate, zonedMidnight } from "../lib/format";
-import { useI18n } from "../lib/i18n";
+import { useI18n, type T } from "../lib/i18n";
 import { useTenant } from "../lib/tenant";
 import type { Aggregate, Bucket, Forecast, Meter, Page, Reading } from "../lib/types";
 import { useApi } from "../lib/useApi";
@@ -33,6 +33,11 @@ const KIND_COLOURS: Record<Meter["kind"], string> = {
   heat_pump: "#f87171",
   battery: "#38bdf8",
 };
+
+/** A meter as its tenant named it ("Wallbox"); its kind when it has no name of its own. */
+export function meterName(meter: Meter, t: T): string {
+  return meter.name && meter.name !== meter.meter_id ? meter.name : t(`meter.kind.${meter.kind}`);
+}
 
 export function sliceWindow(start: Date, end: Date, days: number): [Date, Date][] {
   const slices: [Date, Date][] = [];
@@ -122,6 +127,7 @@ export function forecastSeries(forecast: Forecast | null, bucket: BucketName): T
 
 function LivePanel({ meters, tz }: { meters: Meter[]; tz: string }) {
   const { t, locale } = useI18n();
+  const meterLabel = (meter: Meter) => meterName(meter, t);
   const live = useApi(
     () => {
       const now = Date.now();
@@ -166,7 +172,7 @@ function LivePanel({ meters, tz }: { meters: Meter[]; tz: string }) {
           return (
             <div key={m.meter_id} className="rounded-lg border border-line bg-raised p-3" data-testid={`live-${m.meter_id}`}>
               <div className="flex items-center justify-between text-xs text-muted">
-                <span>{t(`meter.kind.${m.kind}`)}</span>
+                <span>{meterLabel(m)}</span>
                 <span className="h-2 w-2 rounded-full" style={{ background: KIND_COLOURS[m.kind] }} aria-hidden />
               </div>
               <div className="mt-1 text-xl font-semibold tabular-nums">{r ? `${fmtNumber(r.kwh * 4, locale, 2)} kW` : "–"}</div>
@@ -183,6 +189,7 @@ function LivePanel({ meters, tz }: { meters: Meter[]; tz: string }) {
 
 function Breakdown({ meters, start, end, tz }: { meters: Meter[]; start: Date; end: Date; tz: string }) {
   const { t, locale } = useI18n();
+  const meterLabel = (meter: Meter) => meterName(meter, t);
   const bucket: BucketName = end.getTime() - start.getTime() > 2 * 86_400_000 ? "day" : "hour";
   const state = useApi(
     () =>
@@ -204,7 +211,7 @@ function Breakdown({ meters, start, end, tz }: { meters: Meter[]; start: Date; e
                 {totals.map((r) => (
                   <li key={r.meter.meter_id}>
                     <div className="flex justify-between text-sm">
-                      <span>{t(`meter.kind.${r.meter.kind}`)} <span className="text-muted">({r.meter.meter_id})</span></span>
+                      <span>{meterLabel(r.meter)} <span className="text-muted">({t(`meter.kind.${r.meter.kind}`)})</span></span>
                       <span className="tabular-nums">{fmtNumber(r.kwh, locale, 1)} kWh</span>
                     </div>
                     <div className="mt-1 h-2 rounded-full bg-raised" aria-hidden>
@@ -221,7 +228,7 @@ function Breakdown({ meters, start, end, tz }: { meters: Meter[]; start: Date; e
                   yLabel="kWh"
                   height={220}
                   emptyText={t("common.noData")}
-                  series={totals.map((r) => ({ label: t(`meter.kind.${r.meter.kind}`), colour: KIND_COLOURS[r.meter.kind] }))}
+                  series={totals.map((r) => ({ label: meterLabel(r.meter), colour: KIND_COLOURS[r.meter.kind] }))}
                 />
               </div>
             </div>
@@ -234,6 +241,7 @@ function Breakdown({ meters, start, end, tz }: { meters: Meter[]; start: Date; e
 
 export default function MeterPage() {
   const { t, locale } = useI18n();
+  const meterLabel = (meter: Meter) => meterName(meter, t);
   const tenant = useTenant();
   const tz = tenant.timezone;
   const meters = useApi(() => api.get<Page<Meter>>("/meters"), "meters");
@@ -329,7 +337,7 @@ export default function MeterPage() {
             <select id="meter" value={meterId} onChange={(e) => setMeterId(e.target.value)} className={inputClass}>
               <option value="">{t("meter.siteLoad")}</option>
               {meterList.map((m) => (
-                <option key={m.meter_id} value={m.meter_id}>{`${t(`meter.kind.${m.kind}`)} (${m.meter_id})`}</option>
+                <option key={m.meter_id} value={m.meter_id}>{`${meterLabel(m)} (${t(`meter.kind.${m.kind}`)})`}</option>
               ))}
             </select>
           </Field>
