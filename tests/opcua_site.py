@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from pathlib import Path
 
 from asyncua import Server, ua
+from asyncua.crypto.permission_rules import User, UserRole
 
 UNITS = {"kWh": 4937544, "Wh": 5720146}
 
@@ -19,9 +21,50 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+async def make_certificates(folder: Path) -> None:
+    """Self-signed server and client certificates (asyncua's helper), as a site's integrator would make them."""
+    from asyncua.crypto.cert_gen import setup_self_signed_certificate
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for role, usage in (("server", ExtendedKeyUsageOID.SERVER_AUTH), ("client", ExtendedKeyUsageOID.CLIENT_AUTH)):
+        await setup_self_signed_certificate(
+            folder / f"{role}-key.pem",
+            folder / f"{role}-cert.der",
+            f"urn:luna:test-{role}",
+            "127.0.0.1",
+            [usage],
+            {"commonName": f"luna test {role}"},
+        )
+
+
+def client_security(folder: Path) -> str:
+    return f"Basic256Sha256,SignAndEncrypt,{folder / 'client-cert.der'},{folder / 'client-key.pem'}"
+
+
+class _OneUser:
+    """Accepts exactly one user name and password (and no anonymous session)."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self.username, self.password = username, password
+
+    def get_user(self, iserver, username=None, password=None, certificate=None) -> User | None:
+        if username == self.username and password == self.password:
+            return User(role=UserRole.User)
+        return None
+
+
 class SiteServer:
-    def __init__(self, counters: dict[str, tuple[float, str]], port: int | None = None) -> None:
+    def __init__(
+        self,
+        counters: dict[str, tuple[float, str]],
+        port: int | None = None,
+        credentials: tuple[str, str] | None = None,
+        certificates: Path | None = None,
+    ) -> None:
         self.counters = dict(counters)  # meter -> (value, unit)
+        self.credentials = credentials
+        self.certificates = certificates  # set: only Basic256Sha256 SignAndEncrypt, certificates made there
         self.port = port or free_port()
         self.endpoint = f"opc.tcp://127.0.0.1:{self.port}/luna-site/"
         self._loop = asyncio.new_event_loop()
@@ -39,10 +82,18 @@ class SiteServer:
         return self
 
     async def _start(self) -> None:
-        server = Server()
+        server = Server(user_manager=_OneUser(*self.credentials) if self.credentials else None)
         await server.init()
+        if self.credentials:
+            server.set_identity_tokens([ua.UserNameIdentityToken])
         server.set_endpoint(self.endpoint)
-        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        if self.certificates:
+            await make_certificates(self.certificates)
+            server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt])
+            await server.load_certificate(str(self.certificates / "server-cert.der"))
+            await server.load_private_key(str(self.certificates / "server-key.pem"))
+        else:
+            server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
         index = await server.register_namespace("urn:luna:test-site")
         site = await server.nodes.objects.add_folder(ua.NodeId("Site", index), "Site")
         self.site_node = site.nodeid.to_string()

@@ -173,3 +173,19 @@ def engine_for(settings):
     from luna_core.db.engine import app_engine
 
     return app_engine(settings)
+
+
+def test_the_token_never_reaches_a_log_line(stand_in, caplog):
+    stand_in.publish(_published(date(2026, 1, 10), 15))
+    with caplog.at_level("INFO", logger="httpx"):
+        _source(stand_in).fetch("DE-LU", date(2026, 1, 10), date(2026, 1, 10))
+    lines = [record.getMessage() for record in caplog.records if record.name == "httpx"]
+    assert lines and all(stand_in.token not in line and "securityToken=[redacted]" in line for line in lines)
+
+
+def test_an_acknowledgement_with_another_reason_is_an_error_naming_it():
+    refused = no_matching_data(*day_bounds(date(2026, 1, 10))).replace(
+        "No matching data found for Data item Energy Prices [12.1.D]", "Invalid query attributes or parameters"
+    )
+    with pytest.raises(EntsoeError, match="refused: Invalid query attributes"):
+        parse_document(refused, "DE-LU", document="ENTSO-E A44 DE-LU 2026-01-10")

@@ -14,7 +14,7 @@ from luna_core.db.tenancy import tenant_scope
 from luna_core.ingest.counters import CounterRead, intervals_between
 from luna_core.ingest.opcua import OpcUaConfig, OpcUaError, OpcUaPoller
 from luna_core.tenants import MeterDef
-from tests.opcua_site import SiteServer
+from tests.opcua_site import SiteServer, client_security
 
 T0 = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
 Q = timedelta(minutes=15)
@@ -123,3 +123,47 @@ def test_a_missing_root_node_is_named(engine, tenant_factory, site):
     poller = OpcUaPoller(engine, OpcUaConfig(site.endpoint, tenant, root_node="ns=2;s=NoSuchFolder"))
     with pytest.raises(OpcUaError, match=r"cannot browse ns=2;s=NoSuchFolder"):
         poller.poll(T0)
+
+
+def test_credentials_come_from_the_settings(engine, tenant_factory, settings, tmp_path):
+    tenant = tenant_factory("opcf", meters=METERS)
+    site = SiteServer({"main": (5.0, "kWh")}, credentials=("luna", "s3cret")).start()
+    try:
+        configured = settings.model_copy(
+            update={
+                "opcua_endpoint": site.endpoint,
+                "opcua_tenant": tenant,
+                "opcua_root_node": site.site_node,
+                "opcua_username": "luna",
+                "opcua_password": "s3cret",
+                "data_dir": tmp_path,
+            }
+        )
+        config = OpcUaConfig.from_settings(configured)
+        assert config.state_path == tmp_path / "opcua-state.json"
+        assert [c.meter_id for c in OpcUaPoller(engine, config).poll(T0).counters] == ["main"]
+        for refused in ({"opcua_password": "guess"}, {"opcua_username": None}):
+            wrong = OpcUaConfig.from_settings(configured.model_copy(update=refused))
+            with pytest.raises(OpcUaError, match="cannot connect"):
+                OpcUaPoller(engine, wrong).poll(T0)
+    finally:
+        site.close()
+    with pytest.raises(OpcUaError, match="LUNA_OPCUA_ENDPOINT and LUNA_OPCUA_TENANT"):
+        OpcUaConfig.from_settings(settings)
+
+
+def test_the_security_mode_comes_from_the_settings(engine, tenant_factory, settings, tmp_path):
+    tenant = tenant_factory("opcs", meters=METERS)
+    site = SiteServer({"main": (5.0, "kWh")}, certificates=tmp_path / "pki").start()
+    try:
+        configured = settings.model_copy(
+            update={"opcua_endpoint": site.endpoint, "opcua_tenant": tenant, "opcua_root_node": site.site_node}
+        )
+        with pytest.raises(OpcUaError, match="cannot connect"):  # the site offers no unencrypted endpoint
+            OpcUaPoller(engine, OpcUaConfig.from_settings(configured)).poll(T0)
+        secure = configured.model_copy(update={"opcua_security": client_security(tmp_path / "pki")})
+        assert [c.meter_id for c in OpcUaPoller(engine, OpcUaConfig.from_settings(secure)).poll(T0).counters] == [
+            "main"
+        ]
+    finally:
+        site.close()

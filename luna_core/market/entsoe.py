@@ -17,17 +17,18 @@ is retried after its ``Retry-After`` a few times, then raised with the request t
 from __future__ import annotations
 
 import logging
+import re
 import time
 import warnings
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from xml.etree import ElementTree
 
 import httpx
 import polars as pl
 
 from luna_core.ingest.errors import IngestError
-from luna_core.market.auction import MARKET_TZ
+from luna_core.market.auction import MARKET_TZ, day_window
 from luna_core.market.sources import normalise_prices
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,25 @@ DEFAULT_URL = "https://web-api.tp.entsoe.eu/api"
 DAY_AHEAD_DOCUMENT = "A44"
 MAX_DAYS_PER_REQUEST = 100  # the platform answers at most a year per request; smaller keeps answers small
 HOURLY_MEAN_SOURCE = "entsoe:hourly-mean"
+
+
+class _HideToken(logging.Filter):
+    """httpx logs each request's URL at INFO, and the platform wants its token in the query: mask it
+    wherever those lines go (a Dagster run's log, the console)."""
+
+    _TOKEN = re.compile(r"(securityToken=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self._TOKEN.sub(r"\1[redacted]", str(a)) if "securityToken=" in str(a) else a for a in record.args
+            )
+        record.msg = self._TOKEN.sub(r"\1[redacted]", str(record.msg))
+        return True
+
+
+if not any(isinstance(f, _HideToken) for f in logging.getLogger("httpx").filters):
+    logging.getLogger("httpx").addFilter(_HideToken())
 
 
 class EntsoeError(IngestError):
@@ -50,13 +70,6 @@ def zone_eic(zone: str) -> str:
         return Area[zone.replace("-", "_").upper()].code
     except KeyError:
         raise EntsoeError(f"bidding zone {zone!r} is unknown to ENTSO-E (write it like DE-LU, FR, NL)") from None
-
-
-def day_window(start_day: date, end_day: date) -> tuple[datetime, datetime]:
-    """The delivery days start..end (market time zone) as a UTC interval."""
-    start = datetime.combine(start_day, datetime.min.time(), MARKET_TZ)
-    end = datetime.combine(end_day + timedelta(days=1), datetime.min.time(), MARKET_TZ)
-    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def parse_document(xml_text: str, zone: str, *, document: str = "ENTSO-E answer") -> pl.DataFrame:
@@ -183,7 +196,8 @@ class EntsoePrices:
             try:
                 response = httpx.get(self.url, params={**params, "securityToken": self.token}, timeout=self.timeout)
             except httpx.HTTPError as error:
-                raise EntsoeError(f"{document}: {self.url} unreachable ({type(error).__name__}: {error})") from error
+                reason = str(error).replace(self.token, "[redacted]")
+                raise EntsoeError(f"{document}: {self.url} unreachable ({type(error).__name__}: {reason})") from None
             if response.status_code == 429 and attempt < self.max_retries:
                 wait = _retry_after(response)
                 log.warning("%s: rate limited (HTTP 429), retrying in %.0f s", document, wait)

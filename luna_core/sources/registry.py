@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Connection, Engine, text
 
-from luna_core.market.auction import last_published_day
+from luna_core.market.auction import day_window, last_published_day
 from luna_core.settings import Settings
 
 ERROR_WINDOW = timedelta(hours=24)
@@ -137,8 +137,6 @@ def _status(info: SourceInfo, meters: dict[str, dict[str, Any]], connection: Con
     row = connection.execute(_PRICE_SQL, {"source": info.name, "derived": f"{info.name}:%"}).one()
     lag = None
     if row.newest is not None:
-        from luna_core.market.entsoe import day_window
-
         expected_end = day_window(last_published_day(now), last_published_day(now))[1]
         lag = max(0.0, (expected_end - row.newest).total_seconds())
     return SourceStatus(info.name, info.kind, info.target, info.tenant_id, row.last_read, lag, 0)
