@@ -1,7 +1,8 @@
 """Refreshing day-ahead prices from the configured source: incremental, or a backfill by date range.
 
 Used by the ``day_ahead_prices`` asset and by ``luna sources backfill-prices``; both only call this.
-Each zone is one transaction, so one zone's failure does not hold back the others.
+Each zone is fetched on its own and written in one transaction, so one zone's failure does not hold back
+the others.
 """
 
 from __future__ import annotations
@@ -59,22 +60,23 @@ def refresh_prices(
     end = end or last_published_day(now)
     refresh = PriceRefresh(source.name, end)
     for zone in zones:
-        with engine.begin() as connection:
+        with engine.connect() as connection:
             latest = latest_price_day(connection, zone)
-            first = start or (today - timedelta(days=history_days) if latest is None else min(latest, today))
-            outcome = ZoneRefresh(zone, first, end)
-            refresh.zones.append(outcome)
-            if first > end:
-                outcome.error = f"start {first} is after end {end}"
-                continue
-            try:
-                prices = source.fetch(zone, first, end)
-            except (IngestError, ValueError) as error:
-                outcome.error = str(error)
-                continue
-            outcome.fetched = prices.height
-            outcome.missing_days = list(getattr(source, "missing_days", []))
-            if not dry_run:
+        first = start or (today - timedelta(days=history_days) if latest is None else min(latest, today))
+        outcome = ZoneRefresh(zone, first, end)
+        refresh.zones.append(outcome)
+        if first > end:
+            outcome.error = f"start {first} is after end {end}"
+            continue
+        try:  # outside any transaction: a source may take its time (retries after HTTP 429)
+            prices = source.fetch(zone, first, end)
+        except (IngestError, ValueError) as error:
+            outcome.error = str(error)
+            continue
+        outcome.fetched = prices.height
+        outcome.missing_days = list(getattr(source, "missing_days", []))
+        if not dry_run:
+            with engine.begin() as connection:
                 outcome.written, outcome.deleted = replace_prices(connection, prices)
     return refresh
 
