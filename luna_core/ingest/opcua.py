@@ -198,7 +198,7 @@ class OpcUaPoller:
             step = intervals_between(state.get(meter), read, self.config.interval, self.config.rollover_kwh)
             result.records.extend(step.records)
             result.notes.extend(step.notes)
-            if read.ts >= (state[meter].ts if meter in state else read.ts):
+            if meter not in state or read.ts >= state[meter].ts:
                 state[meter] = read
         if dry_run:
             return result
