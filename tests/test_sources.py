@@ -123,10 +123,15 @@ def test_dry_run_opcua_prints_counters_and_stores_nothing(cli_env, tenant_factor
         result = runner.invoke(
             app, ["sources", "dry-run", "opcua", "--endpoint", site.endpoint, "--root-node", site.site_node]
         )
+        cli_env.setenv("LUNA_OPCUA_ENDPOINT", site.endpoint)
+        cli_env.setenv("LUNA_OPCUA_ROOT_NODE", site.site_node)
+        get_settings.cache_clear()
+        once = runner.invoke(app, ["ingest-opcua", "--once"])
     finally:
         site.close()
     assert result.exit_code == 0, result.output
     assert "counter main (ns=2;s=Site.main): 42.000 kWh" in result.stdout
+    assert once.exit_code == 0 and "1 counters read, 0 readings stored" in once.output  # the first read: a baseline
     with tenant_scope(engine, tenant) as connection:
         from sqlalchemy import func, select
 
