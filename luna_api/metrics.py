@@ -17,6 +17,7 @@ from prometheus_client.core import REGISTRY, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, create_engine
 
+from luna_core import sources
 from luna_core.ops import freshness
 from luna_core.settings import Settings
 
@@ -55,6 +56,22 @@ def _families(tenant_labels: bool = True) -> dict[str, GaugeMetricFamily]:
             "Documents whose last processing failed for a reason outside them (stored file missing, storage key, "
             "vector store down); they answer from their last index until a retry succeeds",
             labels=per_tenant,
+        ),
+        "source_read": GaugeMetricFamily(
+            "luna_source_last_read_timestamp_seconds",
+            "When the data source last stored something (meters: any tenant's newest finished batch)",
+            labels=["source", "kind"],
+        ),
+        "source_lag": GaugeMetricFamily(
+            "luna_source_lag_seconds",
+            "Meters: age of the newest reading from the source (the freshest tenant); prices: how far the stored "
+            "prices end before the last published delivery day ends",
+            labels=["source", "kind"],
+        ),
+        "source_errors": GaugeMetricFamily(
+            "luna_source_errors_last_day",
+            "Readings from the source quarantined within the last 24 hours (all tenants)",
+            labels=["source", "kind"],
         ),
         "runs": GaugeMetricFamily("luna_dagster_runs", "Dagster runs in the run storage by status", labels=["status"]),
         "failed": GaugeMetricFamily(
@@ -128,6 +145,18 @@ class LunaCollector(Collector):
         except Exception as error:  # a scrape must still answer: report the source as down
             log.warning("metrics: tenant figures unavailable: %s", type(error).__name__)
             f["up"].add_metric(["luna_db"], 0)
+        try:
+            for source in sources.source_totals(self._engine, self._settings):
+                labels = [source.name, source.kind]
+                if source.last_read is not None:
+                    f["source_read"].add_metric(labels, source.last_read.timestamp())
+                if source.lag_seconds is not None:
+                    f["source_lag"].add_metric(labels, source.lag_seconds)
+                f["source_errors"].add_metric(labels, source.errors_last_day)
+            f["up"].add_metric(["sources"], 1)
+        except Exception as error:
+            log.warning("metrics: source figures unavailable: %s", type(error).__name__)
+            f["up"].add_metric(["sources"], 0)
         try:
             if self._dagster is None:
                 raise RuntimeError("no Dagster run storage configured")

@@ -313,9 +313,27 @@ class ComponentStatus(BaseModel):
     version: str | None = None
 
 
+class SourceStatusOut(BaseModel):
+    name: str = Field(description="the source its data carries: file, http, mqtt, opcua (meters); sim, csv, entsoe")
+    kind: str = Field(description="meter | price")
+    target: str | None = Field(None, description="where it reads from (never a password); null for tenant admins")
+    last_read: datetime | None = Field(
+        None, description="the newest read that stored something (meters: of this tenant); null: none yet"
+    )
+    lag_seconds: float | None = Field(
+        None,
+        description="meters: age of the newest reading; prices: how far the stored prices end before the "
+        "last published delivery day ends",
+    )
+    errors_last_day: int = Field(0, description="meters: readings of this tenant quarantined in the last 24 h")
+
+
 class StatusOut(BaseModel):
     components: list[ComponentStatus]
     host: dict[str, float]
+    sources: list[SourceStatusOut] = Field(
+        default_factory=list, description="each configured data source (luna_core.sources) with its last read"
+    )
     errors: list[str] = Field(
         default_factory=list,
         description="this API process's newest WARNING/ERROR log lines (JSON, secrets redacted), newest first; "

@@ -1,11 +1,11 @@
 """Market assets: day-ahead prices for the platform's bidding zones (not tenant-partitioned)."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from dagster import AssetExecutionContext, Config, MaterializeResult, asset
 
-from luna_core.market.auction import MARKET_TZ, last_published_day, market_today
-from luna_core.market.store import latest_price_day, upsert_prices
+from luna_core.market.auction import MARKET_TZ
+from luna_core.market.service import refresh_prices
 from luna_core.tenants import list_tenants
 from resources import LunaResource
 
@@ -29,41 +29,36 @@ def day_ahead_prices(context: AssetExecutionContext, config: PricesConfig, luna:
     settings, engine = luna.settings(), luna.engine()
     source = luna.prices()
     zones = sorted({t.zone for t in list_tenants(engine, active_only=True)} | {settings.default_zone})
-    now = datetime.now(MARKET_TZ)
-    today = market_today(now)
-    end = date.fromisoformat(config.end) if config.end else last_published_day(now)
-    written, fetched, failed = {}, 0, {}
-    for zone in zones:
-        # One zone's source failing must not hold back the others; the run still fails below.
-        try:
-            with engine.begin() as connection:
-                start = _start_day(config, latest_price_day(connection, zone), today)
-                if start > end:
-                    raise ValueError(f"start {start} is after end {end}")
-                prices = source.fetch(zone, start, end)
-                written[zone] = upsert_prices(connection, prices)
-                fetched += prices.height
-        except ValueError as error:
-            failed[zone] = str(error)
-            context.log.error(f"{zone}: no prices: {error}")
+    refresh = refresh_prices(
+        engine,
+        source,
+        zones,
+        start=date.fromisoformat(config.start) if config.start else None,
+        end=date.fromisoformat(config.end) if config.end else None,
+        history_days=config.history_days,
+        now=datetime.now(MARKET_TZ),
+    )
+    for zone in refresh.zones:
+        if zone.error:
+            context.log.error(f"{zone.zone}: no prices: {zone.error}")
             continue
-        context.log.info(f"{zone}: {prices.height} prices {start}..{end} from {source.name}, {written[zone]} new")
-    if failed:
-        raise ValueError(f"prices missing for {len(failed)} zone(s): {failed}")
+        context.log.info(
+            f"{zone.zone}: {zone.fetched} prices {zone.start}..{zone.end} from {source.name}, "
+            f"{zone.written} new or changed, {zone.deleted} replaced"
+        )
+        if zone.missing_days:
+            # Not published (yet): the next run starts from the newest stored day and picks them up.
+            context.log.warning(f"{zone.zone}: not published: {', '.join(map(str, zone.missing_days))}")
+    if refresh.failed:
+        raise ValueError(f"prices missing for {len(refresh.failed)} zone(s): {refresh.failed}")
     return MaterializeResult(
         metadata={
             "zones": ", ".join(zones),
-            "prices_fetched": fetched,
-            "prices_written": sum(written.values()),
+            "prices_fetched": sum(z.fetched for z in refresh.zones),
+            "prices_written": sum(z.written for z in refresh.zones),
+            "prices_replaced": sum(z.deleted for z in refresh.zones),
+            "missing_days": ", ".join(sorted({str(d) for z in refresh.zones for d in z.missing_days})) or "none",
             "source": source.name,
-            "through_day": end.isoformat(),
+            "through_day": refresh.end.isoformat(),
         }
     )
-
-
-def _start_day(config: PricesConfig, latest: date | None, today: date) -> date:
-    if config.start:
-        return date.fromisoformat(config.start)
-    if latest is None:
-        return today - timedelta(days=config.history_days)
-    return min(latest, today)

@@ -46,11 +46,31 @@ class Settings(BaseSettings):
         description="extra message catalogues (<domain>.<lang>.toml) that add a language or reword messages; "
         "see docs/i18n.md",
     )
-    market_source: str = Field("sim", description="day-ahead price source: sim | csv")
+    market_source: str = Field(
+        "auto", description="day-ahead price source: auto (entsoe when a token is set, else sim) | sim | csv | entsoe"
+    )
+    entsoe_token: str | None = Field(None, description="ENTSO-E Transparency Platform security token (web API)")
+    entsoe_url: str = Field("https://web-api.tp.entsoe.eu/api", description="ENTSO-E web API base address")
     market_csv_path: Path | None = Field(None, description="CSV of prices when market_source=csv")
     mqtt_host: str = Field("127.0.0.1", description="MQTT broker for live meter readings")
     mqtt_port: int = Field(1883, description="MQTT broker port")
     mqtt_topic: str = Field("luna/+/meters/+/readings", description="subscription for live readings")
+    opcua_endpoint: str | None = Field(None, description="OPC-UA server of a site's meters (opc.tcp://host:4840)")
+    opcua_tenant: str | None = Field(None, description="tenant whose readings the OPC-UA meters are")
+    opcua_root_node: str = Field(
+        "i=85", description="node browsed for energy counters (default: the Objects folder), e.g. ns=2;s=Site"
+    )
+    opcua_security: str | None = Field(
+        None,
+        description="asyncua security string Policy,Mode,client-cert,client-key[,server-cert], "
+        "e.g. Basic256Sha256,SignAndEncrypt,cert.pem,key.pem; unset = no security (mode None)",
+    )
+    opcua_username: str | None = Field(None, description="OPC-UA user (optional)")
+    opcua_password: str | None = Field(None, description="OPC-UA password (optional)")
+    opcua_interval_minutes: int = Field(15, ge=1, le=60, description="interval of the readings made from counters")
+    opcua_rollover_kwh: float | None = Field(
+        None, gt=0, description="value at which the counters wrap to 0 (e.g. 1000000); unset = a decrease is a reset"
+    )
     ingest_future_tolerance_minutes: int = Field(
         60, description="readings further in the future than this are quarantined"
     )

@@ -15,6 +15,8 @@ class LunaResource(ConfigurableResource):
     data_dir: str | None = None
     market_source: str | None = None
     market_csv_path: str | None = None
+    entsoe_token: str | None = None
+    entsoe_url: str | None = None
     mlflow_url: str | None = None
     vector_database_url: str | None = None
 
@@ -27,6 +29,8 @@ class LunaResource(ConfigurableResource):
                 ("data_dir", self.data_dir),
                 ("market_source", self.market_source),
                 ("market_csv_path", self.market_csv_path),
+                ("entsoe_token", self.entsoe_token),
+                ("entsoe_url", self.entsoe_url),
                 ("mlflow_url", self.mlflow_url),
                 ("vector_database_url", self.vector_database_url),
             )
@@ -52,7 +56,13 @@ class LunaResource(ConfigurableResource):
 
     def prices(self) -> PriceSource:
         settings = self.settings()
-        return price_source(settings.market_source, seed=settings.seed, csv_path=settings.market_csv_path)
+        return price_source(
+            settings.market_source,
+            seed=settings.seed,
+            csv_path=settings.market_csv_path,
+            entsoe_token=settings.entsoe_token,
+            entsoe_url=settings.entsoe_url,
+        )
 
 
 def build_resources(settings: Settings | None = None) -> dict[str, object]:

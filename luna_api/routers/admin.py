@@ -10,10 +10,11 @@ from fastapi import APIRouter, Depends, Query
 
 from luna_api.deps import AdminCtx, get_settings
 from luna_api.observability import RECENT_ERRORS
-from luna_api.schemas import AuditOut, ComponentStatus, Limit, Offset, Page, StatusOut, page
+from luna_api.schemas import AuditOut, ComponentStatus, Limit, Offset, Page, SourceStatusOut, StatusOut, page
 from luna_core import audit
 from luna_core.ops.status import check_all
 from luna_core.settings import Settings
+from luna_core.sources import source_statuses
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 STATUS_ERRORS = 20  # log lines in /admin/status
@@ -50,5 +51,11 @@ def status(ctx: AdminCtx, settings: Annotated[Settings, Depends(get_settings)]) 
         "disk_free_gb": round(disk.free / 1e9, 2),
     }
     errors = RECENT_ERRORS.newest(STATUS_ERRORS, ctx.tenant_id, every_tenant=ctx.principal.platform_admin)
+    sources = [
+        SourceStatusOut.model_validate(source, from_attributes=True)
+        for source in source_statuses(ctx.db, settings, ctx.tenant_id)
+    ]
+    if not ctx.principal.platform_admin:
+        sources = [source.model_copy(update={"target": None}) for source in sources]
     ctx.audit("status.read")
-    return StatusOut(components=components, host=host, errors=errors)
+    return StatusOut(components=components, host=host, sources=sources, errors=errors)

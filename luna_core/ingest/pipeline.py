@@ -119,12 +119,20 @@ def ingest_records(
     source: str,
     source_ref: str,
     policy: IngestPolicy | None = None,
+    notes: list[str] | None = None,
 ) -> IngestResult:
-    """JSON-like records (MQTT payloads, HTTP bodies): ``kwh`` or ``value`` + ``unit`` each."""
+    """JSON-like records (MQTT payloads, HTTP bodies): ``kwh`` or ``value`` + ``unit`` each. ``notes``: what
+    the adapter itself detected (an OPC-UA counter reset), kept with the batch's own notes."""
     if not records:
         raise IngestError("no readings given")
     return _ingest(
-        engine, tenant_id, readings_from_records(records), source=source, source_ref=source_ref, policy=policy
+        engine,
+        tenant_id,
+        readings_from_records(records),
+        source=source,
+        source_ref=source_ref,
+        policy=policy,
+        adapter_notes=notes,
     )
 
 
@@ -172,6 +180,7 @@ def _ingest(
     source_ref: str,
     content_sha256: str | None = None,
     policy: IngestPolicy | None = None,
+    adapter_notes: list[str] | None = None,
 ) -> IngestResult:
     result = IngestResult(tenant_id=tenant_id, source=source, source_ref=source_ref)
     with tenant_scope(engine, tenant_id) as connection:
@@ -221,7 +230,7 @@ def _ingest(
             k: f"row {row}: {reason}" for row, reason, k in first.select("row", "reason", "kind").iter_rows()
         }
         result.intervals = {m: i.as_json() for m, i in sorted(validated.intervals.items())}
-        result.notes = _notes(validated, readings, result)
+        result.notes = [*(adapter_notes or []), *_notes(validated, readings, result)]
         connection.execute(
             ingest_batches.update()
             .where(ingest_batches.c.id == batch_id)

@@ -5,7 +5,7 @@ in the morning, which no customer's installation could)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 MARKET_TIMEZONE = "Europe/Berlin"
@@ -25,3 +25,10 @@ def last_published_day(now: datetime | None = None) -> date:
     ``PUBLICATION`` on, today before it."""
     local = (now or datetime.now(MARKET_TZ)).astimezone(MARKET_TZ)
     return local.date() + timedelta(days=1) if local.time() >= PUBLICATION else local.date()
+
+
+def day_window(start_day: date, end_day: date) -> tuple[datetime, datetime]:
+    """The delivery days start..end (market time zone) as a UTC interval."""
+    start = datetime.combine(start_day, datetime.min.time(), MARKET_TZ)
+    end = datetime.combine(end_day + timedelta(days=1), datetime.min.time(), MARKET_TZ)
+    return start.astimezone(UTC), end.astimezone(UTC)

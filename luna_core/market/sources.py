@@ -93,11 +93,30 @@ def normalise_prices(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort("zone", "resolution_minutes", "ts")
 
 
-def price_source(name: str, *, seed: int = 7, csv_path: Path | None = None) -> PriceSource:
+PRICE_SOURCES = ("auto", "sim", "csv", "entsoe")
+
+
+def price_source(
+    name: str,
+    *,
+    seed: int = 7,
+    csv_path: Path | None = None,
+    entsoe_token: str | None = None,
+    entsoe_url: str | None = None,
+) -> PriceSource:
+    """The configured source; ``auto`` is ENTSO-E when a token is set, else the simulator."""
+    if name == "auto":
+        name = "entsoe" if entsoe_token else "sim"
+    if name == "entsoe":
+        from luna_core.market.entsoe import DEFAULT_URL, EntsoePrices
+
+        if not entsoe_token:
+            raise ValueError("market source 'entsoe' needs LUNA_ENTSOE_TOKEN")
+        return EntsoePrices(entsoe_token, entsoe_url or DEFAULT_URL)
     if name == "sim":
         return SimulatedPrices(seed)
     if name == "csv":
         if csv_path is None:
             raise ValueError("market source 'csv' needs LUNA_MARKET_CSV_PATH")
         return CsvPrices(csv_path)
-    raise ValueError(f"unknown market source {name!r}; expected sim or csv")
+    raise ValueError(f"unknown market source {name!r}; expected one of {', '.join(PRICE_SOURCES)}")
