@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     metrics_tenant_labels: bool = Field(
         False, description="label per-tenant figures on /metrics with the tenant id (off: aggregated)"
     )
+    metrics_audit_interval_seconds: float = Field(
+        900, ge=0, description="how often the API verifies every audit chain for /metrics (0: never)"
+    )
     oidc_issuer: str | None = Field(None, description="OpenID Connect issuer whose tokens are accepted as well")
     oidc_audience: str | None = Field(None, description="required audience of OIDC tokens")
     oidc_jwks_url: str | None = Field(None, description="JWKS URL; default: discovered from the issuer")
