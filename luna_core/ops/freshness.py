@@ -42,12 +42,13 @@ DAGSTER_FAILED_SQL = text(
     "SELECT pipeline_name, count(*) FROM runs WHERE status = 'FAILURE' AND end_time > :since GROUP BY pipeline_name"
 )
 # The forecast_drift sensor tags each retrain it requests with luna/reason "drift: ..." and the tenant.
+# create_timestamp is the database's clock, naive UTC (as Dagster reads it), so the window is too.
 DAGSTER_DRIFT_SQL = text(
     """
     SELECT tenant.value, count(*) FROM runs
     JOIN run_tags reason ON reason.run_id = runs.run_id AND reason.key = 'luna/reason' AND reason.value LIKE 'drift:%'
     JOIN run_tags tenant ON tenant.run_id = runs.run_id AND tenant.key = 'tenant'
-    WHERE runs.create_timestamp > to_timestamp(:since) AT TIME ZONE 'UTC'
+    WHERE runs.create_timestamp > (now() AT TIME ZONE 'UTC') - make_interval(secs => :window)
     GROUP BY tenant.value
     """
 )
@@ -109,7 +110,7 @@ def dagster_runs(engine: Engine, window_seconds: float = 3600) -> tuple[dict[str
 def drift_retrains(engine: Engine, window_seconds: float = 86400) -> dict[str, int]:
     """Retrains the forecast_drift sensor requested per tenant within the window (Dagster's run storage)."""
     with engine.connect() as connection:
-        rows = connection.execute(DAGSTER_DRIFT_SQL, {"since": time.time() - window_seconds})
+        rows = connection.execute(DAGSTER_DRIFT_SQL, {"window": window_seconds})
         return {tenant: count for tenant, count in rows}
 
 
