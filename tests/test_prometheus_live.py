@@ -3,11 +3,13 @@ targets rewritten to this test's ports, the bearer token read from a file as com
 API under uvicorn on a free port with a real database and a real Dagster run storage (one failed
 run, one retrain the drift sensor would have requested). Queried over Prometheus' HTTP API: every
 series the dashboards and alert rules use exists with its labels, every dashboard query and rule
-evaluates, and the alerts the data calls for fire."""
+evaluates, and the alerts the data calls for fire and reach a real Alertmanager (Debian's, on the
+repository's alertmanager.yml), routed to their receivers."""
 
 from __future__ import annotations
 
 import shutil
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -19,10 +21,10 @@ from luna_api.audit_watch import WATCH
 from luna_api.main import create_app
 from tests.conftest import METRICS_TOKEN, create_database, drop_database
 from tests.e2e.conftest import ServerThread
-from tests.prometheus_server import NOT_INSTALLED, PROMETHEUS, PrometheusServer
+from tests.prometheus_server import ALERTMANAGER, NOT_INSTALLED, PROMETHEUS, AlertmanagerServer, PrometheusServer
 from tests.test_observability import ROOT, alert_rules, dashboard_queries, luna_test_failing_job, metric_names
 
-pytestmark = pytest.mark.skipif(PROMETHEUS is None, reason=NOT_INSTALLED)
+pytestmark = pytest.mark.skipif(PROMETHEUS is None or ALERTMANAGER is None, reason=NOT_INSTALLED)
 
 # The labels each series must carry (besides job and instance, which Prometheus adds per target).
 # Per-tenant figures carry `tenant` because this API runs with LUNA_METRICS_TENANT_LABELS=true.
@@ -99,7 +101,10 @@ def world(tmp_path, monkeypatch, api_settings, api_user, tenant_factory):
 
 def test_prometheus_scrapes_every_series_the_dashboards_and_alerts_use(tmp_path, world):
     server, tenant = world
-    with PrometheusServer(tmp_path / "prometheus", server.port, METRICS_TOKEN) as prometheus:
+    with (
+        AlertmanagerServer(tmp_path / "alertmanager") as alertmanager,
+        PrometheusServer(tmp_path / "prometheus", server.port, METRICS_TOKEN, alertmanager.port) as prometheus,
+    ):
         prometheus.wait_for('up{job="luna-api"} == 1')
         # The audit chains are verified in the background after the first scrape: wait for its result.
         prometheus.wait_for("luna_audit_chain_verified_timestamp_seconds")
@@ -154,3 +159,20 @@ def _value(prometheus: PrometheusServer, expr: str) -> float:
     found = prometheus.query(expr)
     assert len(found) == 1, (expr, found)
     return float(found[0]["value"][1])
+
+
+def _wait_for_receivers(alertmanager: AlertmanagerServer, names: set[str]) -> dict[str, set]:
+    """{alertname: {(receiver, tenant label)}} once Alertmanager holds every alert named."""
+    deadline = time.monotonic() + 60
+    found: dict[str, set] = {}
+    while time.monotonic() < deadline:
+        found = {}
+        for group in alertmanager.groups():
+            for alert in group["alerts"]:
+                found.setdefault(alert["labels"]["alertname"], set()).add(
+                    (group["receiver"]["name"], alert["labels"].get("tenant"))
+                )
+        if names <= set(found):
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"Alertmanager holds {found}, not all of {names}")
