@@ -114,6 +114,11 @@ class Settings(BaseSettings):
     metrics_tenant_labels: bool = Field(
         False, description="label per-tenant figures on /metrics with the tenant id (off: aggregated)"
     )
+    loki_url: str | None = Field(
+        None,
+        description="Loki the admin console reads recent warnings and errors from (compose: http://loki:3100); "
+        "unset = the API process's own recent lines",
+    )
     metrics_audit_interval_seconds: float = Field(
         900, ge=0, description="how often the API verifies every audit chain for /metrics (0: never)"
     )

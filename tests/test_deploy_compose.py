@@ -209,7 +209,7 @@ def _set_env(doc: dict, key: str, value: str | None) -> None:
         (lambda d: _set_env(d, "LUNA_VECTOR_BACKEND", "pgvector"), "qdrant"),
         (lambda d: _set_env(d, "LUNA_CHAT_MODEL", "llama3.1:8b"), "pulled"),
         (lambda d: d["services"].update(search={"image": "opensearch:3"}), "starts search but no Luna process"),
-        (lambda d: d["services"]["api"]["depends_on"].update(loki={}), "api waits on loki"),
+        (lambda d: d["services"]["api"]["depends_on"].update(grafana={}), "api waits on grafana"),
         (lambda d: d["services"]["grafana"]["depends_on"].update(redis={}), "grafana waits on redis"),
         (lambda d: d["services"]["api"].update(secrets=["LUNA_DATABASE_URL", "LUNA_APP_DATABASE_URL"]), "owner URL"),
         (lambda d: d["services"]["api"].update(environment={"LUNA_ENVIRONMENT": "prod"}), "configured differently"),
