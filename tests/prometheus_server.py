@@ -26,12 +26,12 @@ NOT_INSTALLED = (
 
 
 def scrape_config(folder: Path, api_port: int, token: str, prometheus_port: int, alertmanager_port: int) -> Path:
-    """The repository's prometheus.yml, scraping every second: the API job at ``api_port`` with the
+    """The repository's prometheus.yml, scraping every 2 seconds: the API job at ``api_port`` with the
     token from a file (as compose mounts the secret), Prometheus itself and Alertmanager at their
     ports, the rule file copied beside it. The qdrant, loki and fluent-bit jobs are left out: those
     servers do not run here."""
     config = yaml.safe_load((PROM_DIR / "prometheus.yml").read_text())
-    config["global"].update(scrape_interval="1s", scrape_timeout="1s", evaluation_interval="1s")
+    config["global"].update(scrape_interval="2s", scrape_timeout="2s", evaluation_interval="1s")
     shutil.copy(PROM_DIR / "alerts.yml", folder / "alerts.yml")
     config["rule_files"] = [str(folder / "alerts.yml")]
     (folder / "metrics_token").write_text(token)

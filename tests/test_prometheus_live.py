@@ -156,7 +156,9 @@ def test_prometheus_scrapes_every_series_the_dashboards_and_alerts_use(tmp_path,
 
 
 def _value(prometheus: PrometheusServer, expr: str) -> float:
-    found = prometheus.query(expr)
+    # Polled: on a busy machine a scrape can time out, and Prometheus then marks every series of the
+    # target stale until the next scrape answers.
+    found = prometheus.wait_for(expr)
     assert len(found) == 1, (expr, found)
     return float(found[0]["value"][1])
 
