@@ -39,9 +39,11 @@ class AuditChainWatch:
         """A new engine forgets the old result (another database's chains) and verifies again soon."""
         with self._lock:
             changed = engine is not self._engine
+            sooner = interval != self._interval
             self._engine, self._interval = engine, interval
             if changed:
                 self._state, self.failing = None, False
+            if changed or sooner:  # a waiting thread starts its next round on the new terms
                 self._wake.set()
 
     def state(self) -> ChainState | None:
