@@ -120,7 +120,10 @@ class Settings(BaseSettings):
         "unset = the API process's own recent lines",
     )
     metrics_audit_interval_seconds: float = Field(
-        900, ge=0, description="how often the API verifies every audit chain for /metrics (0: never)"
+        900,
+        ge=0,
+        le=3600,  # LunaAuditChainUnverified fires when the last verification is over 2 hours old
+        description="how often the API verifies every audit chain for /metrics (0: never; at most 3600)",
     )
     oidc_issuer: str | None = Field(None, description="OpenID Connect issuer whose tokens are accepted as well")
     oidc_audience: str | None = Field(None, description="required audience of OIDC tokens")
