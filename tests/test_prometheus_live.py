@@ -153,6 +153,12 @@ def test_prometheus_scrapes_every_series_the_dashboards_and_alerts_use(tmp_path,
         assert [
             r["lastError"] for g in prometheus.api("rules")["groups"] for r in g["rules"] if r["health"] != "ok"
         ] == []
+        # Prometheus sent them on: Alertmanager holds each under the receiver its routes choose (other
+        # tenants of this test session may have readings over their limit too).
+        receivers = _wait_for_receivers(alertmanager, {"LunaMeterOverLimit", "LunaDagsterRunFailed"})
+        assert ("tenant-operations", tenant) in receivers["LunaMeterOverLimit"]
+        assert {receiver for receiver, _ in receivers["LunaMeterOverLimit"]} == {"tenant-operations"}
+        assert receivers["LunaDagsterRunFailed"] == {("operators", None)}
 
 
 def _value(prometheus: PrometheusServer, expr: str) -> float:
