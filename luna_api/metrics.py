@@ -1,4 +1,6 @@
-"""Prometheus figures read on scrape: per-tenant data freshness, ingest backlog, Dagster runs, disk.
+"""Prometheus figures read on scrape: per-tenant data freshness, ingest backlog, readings over their
+meter's limit, Dagster runs and drift retrains, disk; and the audit chains' state, verified in a
+background thread (``audit_watch``) because walking every chain takes seconds, longer than a scrape.
 
 One collector, registered once per process; ``bind`` points it at the current app's engine and
 settings (tests build several apps). Results are cached for ``ttl`` seconds so frequent scrapes
@@ -17,6 +19,7 @@ from prometheus_client.core import REGISTRY, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, create_engine
 
+from luna_api.audit_watch import WATCH
 from luna_core import sources
 from luna_core.ops import freshness
 from luna_core.settings import Settings
@@ -73,9 +76,33 @@ def _families(tenant_labels: bool = True) -> dict[str, GaugeMetricFamily]:
             "Readings from the source quarantined within the last 24 hours (all tenants)",
             labels=["source", "kind"],
         ),
+        "over_limit": GaugeMetricFamily(
+            "luna_readings_over_meter_limit",
+            "Readings quarantined within the last 24 hours because they exceed the meter's max_kw",
+            labels=per_tenant,
+        ),
+        "drift": GaugeMetricFamily(
+            "luna_forecast_drift_retrains_last_day",
+            "Retrains the forecast_drift sensor requested within the last 24 hours"
+            + ("" if tenant_labels else " (the most of any one tenant)"),
+            labels=per_tenant,
+        ),
         "runs": GaugeMetricFamily("luna_dagster_runs", "Dagster runs in the run storage by status", labels=["status"]),
         "failed": GaugeMetricFamily(
-            "luna_dagster_failed_runs_last_hour", "Dagster runs that failed within the last hour", labels=["job"]
+            "luna_dagster_failed_runs_last_hour",
+            "Dagster runs that failed within the last hour",
+            # Not `job`: Prometheus' own target label of that name would rename it to exported_job.
+            labels=["dagster_job"],
+        ),
+        "chain_broken": GaugeMetricFamily(
+            "luna_audit_chain_broken",
+            "1 if the tenant's audit chain breaks (a row modified, removed or reordered)"
+            if tenant_labels
+            else "Tenants whose audit chain breaks (a row modified, removed or reordered)",
+            labels=per_tenant,
+        ),
+        "chain_verified": GaugeMetricFamily(
+            "luna_audit_chain_verified_timestamp_seconds", "When the audit chains were last verified completely"
         ),
         "free": GaugeMetricFamily("luna_disk_free_bytes", "Free bytes on the volume", labels=["volume"]),
         "ratio": GaugeMetricFamily("luna_disk_free_ratio", "Free share of the volume (0-1)", labels=["volume"]),
@@ -94,6 +121,7 @@ class LunaCollector(Collector):
     def bind(self, engine: Engine, settings: Settings) -> None:
         with self._lock:
             self._engine, self._settings, self._cache = engine, settings, None
+            WATCH.bind(engine, settings.metrics_audit_interval_seconds)
             if self._dagster is not None:
                 self._dagster.dispose()  # the previous app's (tests build several)
             try:
@@ -139,6 +167,7 @@ class LunaCollector(Collector):
                     f["pending"].add_metric([t.tenant_id], t.pending_files)
                     f["lag"].add_metric([t.tenant_id], t.oldest_pending_age)
                     f["attention"].add_metric([t.tenant_id], t.documents_needing_attention)
+                    f["over_limit"].add_metric([t.tenant_id], t.readings_over_limit)
             else:
                 _add_aggregated(f, figures, now)
             f["up"].add_metric(["luna_db"], 1)
@@ -165,16 +194,40 @@ class LunaCollector(Collector):
                 f["runs"].add_metric([status], count)
             for job, count in sorted(failed.items()):
                 f["failed"].add_metric([job], count)
+            drift = freshness.drift_retrains(self._dagster)
+            if labelled:
+                for tenant, count in sorted(drift.items()):
+                    f["drift"].add_metric([tenant], count)
+            else:
+                f["drift"].add_metric([], max(drift.values(), default=0))
             f["up"].add_metric(["dagster_db"], 1)
         except Exception as error:
             log.info("metrics: Dagster run storage unavailable: %s", type(error).__name__)
             f["up"].add_metric(["dagster_db"], 0)
+        self._add_audit_chain(f, labelled)
         settings = self._settings
         volumes = {"data": settings.data_dir, "storage": settings.resolved_storage_dir}
         for name, (free, total) in freshness.disk_usage(volumes).items():
             f["free"].add_metric([name], free)
             f["ratio"].add_metric([name], free / total if total else 0.0)
         return list(f.values())
+
+    @staticmethod
+    def _add_audit_chain(f: dict[str, GaugeMetricFamily], labelled: bool) -> None:
+        state = WATCH.state()
+        if WATCH.failing:
+            f["up"].add_metric(["audit_chain"], 0)
+        elif state is not None:
+            f["up"].add_metric(["audit_chain"], 1)
+        if state is None:
+            return  # not verified yet: no figure rather than a guess
+        f["chain_verified"].add_metric([], state.verified_at)
+        broken = {b.tenant_id for b in state.breaks}
+        if labelled:
+            for tenant in state.tenants:
+                f["chain_broken"].add_metric([tenant], 1 if tenant in broken else 0)
+        else:
+            f["chain_broken"].add_metric([], len(broken))
 
 
 def _add_aggregated(f: dict[str, GaugeMetricFamily], figures: list, now: float) -> None:
@@ -188,6 +241,7 @@ def _add_aggregated(f: dict[str, GaugeMetricFamily], figures: list, now: float) 
     f["pending"].add_metric([], sum(t.pending_files for t in figures))
     f["lag"].add_metric([], max((t.oldest_pending_age for t in figures), default=0.0))
     f["attention"].add_metric([], sum(t.documents_needing_attention for t in figures))
+    f["over_limit"].add_metric([], sum(t.readings_over_limit for t in figures))
 
 
 COLLECTOR = LunaCollector()

@@ -54,6 +54,7 @@ def redact_secrets(logger, method_name: str, event_dict: dict) -> dict:
     return event_dict
 
 
+LOG_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # UTC; what deploy/observability/fluent-bit/parsers.conf reads
 _KEPT_LEVELS = frozenset({"warning", "error", "critical"})
 
 
@@ -108,7 +109,7 @@ class RecentErrorsHandler(logging.Handler):
                 "event": record.getMessage(),
                 "logger": record.name,
                 "level": record.levelname.lower(),
-                "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
+                "timestamp": datetime.fromtimestamp(record.created, UTC).strftime(LOG_TIME_FORMAT),
             }
             if record.exc_info:
                 event["exception"] = logging.Formatter().formatException(record.exc_info)
@@ -134,7 +135,9 @@ def configure_logging(level: str = "INFO") -> None:
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            # Always six fractional digits: Fluent Bit's parser (Time_Format ...%S.%LZ) rejects a time without
+            # them, which isoformat() writes for an instant on a whole second.
+            structlog.processors.TimeStamper(fmt=LOG_TIME_FORMAT, utc=True),
             structlog.processors.format_exc_info,
             redact_secrets,
             _RenderAndRemember(),

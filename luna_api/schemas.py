@@ -336,9 +336,14 @@ class StatusOut(BaseModel):
     )
     errors: list[str] = Field(
         default_factory=list,
-        description="this API process's newest WARNING/ERROR log lines (JSON, secrets redacted), newest first; "
-        "a tenant admin sees their tenant's lines and those of no tenant",
+        description="the newest WARNING/ERROR log lines (JSON, secrets redacted), newest first, from Loki when "
+        "LUNA_LOKI_URL is set (every process of the stack), else this API process's own; a tenant admin sees "
+        "their tenant's lines and those of no tenant",
     )
+    errors_source: Literal["loki", "process"] = Field(
+        "process", description="where `errors` come from: Loki, or this API process's ring of recent lines"
+    )
+    errors_problem: str | None = Field(None, description="why Loki could not be read (then `errors` are the process's)")
 
 
 class ForecastPoint(BaseModel):

@@ -134,6 +134,17 @@ class Settings(BaseSettings):
     metrics_tenant_labels: bool = Field(
         False, description="label per-tenant figures on /metrics with the tenant id (off: aggregated)"
     )
+    loki_url: str | None = Field(
+        None,
+        description="Loki the admin console reads recent warnings and errors from (compose: http://loki:3100); "
+        "unset = the API process's own recent lines",
+    )
+    metrics_audit_interval_seconds: float = Field(
+        900,
+        ge=0,
+        le=3600,  # LunaAuditChainUnverified fires when the last verification is over 2 hours old
+        description="how often the API verifies every audit chain for /metrics (0: never; at most 3600)",
+    )
     oidc_issuer: str | None = Field(None, description="OpenID Connect issuer whose tokens are accepted as well")
     oidc_audience: str | None = Field(None, description="required audience of OIDC tokens")
     oidc_jwks_url: str | None = Field(None, description="JWKS URL; default: discovered from the issuer")

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((Path(__file__).parent / "data" / "compose-spec.json").read_text())
 EXPECTED_SERVICES = {
     "api", "dagster-webserver", "dagster-daemon", "code-location", "db", "qdrant", "ollama", "ollama-init",
-    "tika", "mlflow", "redis", "mosquitto", "prometheus", "grafana", "loki", "fluent-bit",
+    "tika", "mlflow", "redis", "mosquitto", "prometheus", "alertmanager", "grafana", "loki", "fluent-bit",
 }  # fmt: skip
 SECRETISH = re.compile(r"(?i)(password|secret|token|key)\s*[:=]\s*['\"]?(?!/run/secrets)[A-Za-z0-9+/_-]{12,}")
 
@@ -42,7 +42,7 @@ SERVER_SETTINGS = sorted(
 # public_url is the stack's own address as users reach it (through the proxy), not a server it talks to.
 OUTSIDE_THE_STACK = {"oidc_jwks_url", "public_url"}
 # These watch the application or stand in front of it; nothing in it talks to them.
-WATCHERS = {"prometheus", "grafana", "loki", "fluent-bit", "proxy"}
+WATCHERS = {"prometheus", "alertmanager", "grafana", "loki", "fluent-bit", "proxy"}
 OWNER_SIDE = {"migrate", "code-location", "tenant-init"}  # migrations; Dagster runs (the index rebuild)
 _DEFAULTS = re.compile(r"\$\{[A-Z0-9_]+:-([^}]*)\}")
 
@@ -209,7 +209,7 @@ def _set_env(doc: dict, key: str, value: str | None) -> None:
         (lambda d: _set_env(d, "LUNA_VECTOR_BACKEND", "pgvector"), "qdrant"),
         (lambda d: _set_env(d, "LUNA_CHAT_MODEL", "llama3.1:8b"), "pulled"),
         (lambda d: d["services"].update(search={"image": "opensearch:3"}), "starts search but no Luna process"),
-        (lambda d: d["services"]["api"]["depends_on"].update(loki={}), "api waits on loki"),
+        (lambda d: d["services"]["api"]["depends_on"].update(grafana={}), "api waits on grafana"),
         (lambda d: d["services"]["grafana"]["depends_on"].update(redis={}), "grafana waits on redis"),
         (lambda d: d["services"]["api"].update(secrets=["LUNA_DATABASE_URL", "LUNA_APP_DATABASE_URL"]), "owner URL"),
         (lambda d: d["services"]["api"].update(environment={"LUNA_ENVIRONMENT": "prod"}), "configured differently"),

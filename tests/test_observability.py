@@ -113,7 +113,7 @@ def test_dashboards_and_alerts_use_only_exported_metrics(api_settings, engine, t
 
     assert samples[("luna_metrics_source_up", (("source", "luna_db"),))] == 1
     assert samples[("luna_metrics_source_up", (("source", "dagster_db"),))] == 1
-    assert samples[("luna_dagster_failed_runs_last_hour", (("job", "luna_test_failing_job"),))] == 1
+    assert samples[("luna_dagster_failed_runs_last_hour", (("dagster_job", "luna_test_failing_job"),))] == 1
     assert samples[("luna_dagster_runs", (("status", "FAILURE"),))] == 1
     newest = T0 + timedelta(minutes=15 * 7)
     assert samples[("luna_tenant_last_reading_timestamp_seconds", (("tenant", tenant),))] == newest.timestamp()

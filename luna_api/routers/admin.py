@@ -12,6 +12,7 @@ from luna_api.deps import AdminCtx, get_settings
 from luna_api.observability import RECENT_ERRORS
 from luna_api.schemas import AuditOut, ComponentStatus, Limit, Offset, Page, SourceStatusOut, StatusOut, page
 from luna_core import audit
+from luna_core.ops.logs import LokiLogs, LokiUnavailable
 from luna_core.ops.status import check_all
 from luna_core.settings import Settings
 from luna_core.sources import source_statuses
@@ -50,12 +51,30 @@ def status(ctx: AdminCtx, settings: Annotated[Settings, Depends(get_settings)]) 
         "disk_percent": disk.percent,
         "disk_free_gb": round(disk.free / 1e9, 2),
     }
-    errors = RECENT_ERRORS.newest(STATUS_ERRORS, ctx.tenant_id, every_tenant=ctx.principal.platform_admin)
+    every_tenant = ctx.principal.platform_admin
+    errors, source, problem = (
+        RECENT_ERRORS.newest(STATUS_ERRORS, ctx.tenant_id, every_tenant=every_tenant),
+        "process",
+        None,
+    )
+    if settings.loki_url:  # where every process's logs go (compose): not only this process's
+        try:
+            loki = LokiLogs(settings.loki_url, settings.status_timeout_seconds)
+            errors, source = loki.recent(STATUS_ERRORS, ctx.tenant_id, every_tenant=every_tenant), "loki"
+        except LokiUnavailable as error:
+            problem = f"{error}; showing this API process's own lines"
     sources = [
-        SourceStatusOut.model_validate(source, from_attributes=True)
-        for source in source_statuses(ctx.db, settings, ctx.tenant_id)
+        SourceStatusOut.model_validate(found, from_attributes=True)
+        for found in source_statuses(ctx.db, settings, ctx.tenant_id)
     ]
-    if not ctx.principal.platform_admin:
-        sources = [source.model_copy(update={"target": None}) for source in sources]
+    if not every_tenant:
+        sources = [found.model_copy(update={"target": None}) for found in sources]
     ctx.audit("status.read")
-    return StatusOut(components=components, host=host, sources=sources, errors=errors)
+    return StatusOut(
+        components=components,
+        host=host,
+        sources=sources,
+        errors=errors,
+        errors_source=source,
+        errors_problem=problem,
+    )

@@ -122,6 +122,8 @@ export interface SystemStatus {
   components: ComponentStatus[];
   host: Record<string, number>;
   errors?: string[];
+  errors_source?: "loki" | "process";
+  errors_problem?: string | null;
 }
 
 export interface AuditEntry {

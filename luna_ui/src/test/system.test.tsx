@@ -2,7 +2,7 @@ import { render, screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { I18nProvider, LANG_STORAGE_KEY } from "../lib/i18n";
 import type { ComponentStatus } from "../lib/types";
-import { ComponentTable } from "../pages/console/System";
+import { ComponentTable, RecentErrors } from "../pages/console/System";
 
 // The shape GET /admin/status answers with (luna_core/ops/status.py): each check names its target,
 // its answer time and what it found; a component that is down says why.
@@ -59,5 +59,36 @@ describe("system status components", () => {
     expect(row("Chat-Modell").getByText("1.235 ms")).toBeInTheDocument();
     expect(row("weather").getByText("2.500 ms")).toBeInTheDocument();
     expect(screen.getByRole("columnheader", { name: "Geprüft" })).toBeInTheDocument();
+  });
+});
+
+describe("recent errors", () => {
+  const line = '{"event": "luna.retriever_failed", "level": "error", "tenant": "acme", "request_id": "r-1"}';
+
+  function renderErrors(status: Parameters<typeof RecentErrors>[0]["status"], lang: "en" | "de" = "en") {
+    localStorage.setItem(LANG_STORAGE_KEY, lang);
+    render(
+      <I18nProvider>
+        <RecentErrors status={status} />
+      </I18nProvider>,
+    );
+  }
+
+  it("says the lines come from Loki when the server read them there", () => {
+    renderErrors({ errors: [line], errors_source: "loki", errors_problem: null });
+    expect(screen.getByText("Recent warnings and errors")).toBeInTheDocument();
+    expect(screen.getByTestId("errors-source")).toHaveTextContent("From Loki: every process of the stack");
+    expect(screen.getByText(/luna.retriever_failed/)).toBeInTheDocument();
+  });
+
+  it("says why Loki could not be read and that the lines are this process's own", () => {
+    renderErrors({ errors: [], errors_source: "process", errors_problem: "Loki at http://loki:3100 did not answer: ConnectError" }, "de");
+    expect(screen.getByTestId("errors-source")).toHaveTextContent("Nur aus diesem API-Prozess");
+    expect(screen.getByText(/did not answer: ConnectError/)).toBeInTheDocument();
+  });
+
+  it("shows nothing when there is nothing to say", () => {
+    renderErrors({ errors: [], errors_source: "process", errors_problem: null });
+    expect(screen.queryByText("Recent warnings and errors")).not.toBeInTheDocument();
   });
 });

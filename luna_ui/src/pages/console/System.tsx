@@ -20,14 +20,27 @@ export function System() {
             <Stat label={t("footer.api")} value={s.components.find((c) => c.name === "api")?.version ?? "–"} />
           </div>
           <ComponentTable components={s.components} />
-          {s.errors && s.errors.length > 0 && (
-            <Card title="Errors">
-              <pre className="max-h-64 overflow-auto text-xs">{s.errors.join("\n")}</pre>
-            </Card>
-          )}
+          <RecentErrors status={s} />
         </div>
       )}
     </Loadable>
+  );
+}
+
+/** The newest warning and error lines, saying where they were read: Loki (every process of the
+ * stack) or this API process's own ring, and why Loki could not be read when it was asked. */
+export function RecentErrors({ status }: { status: Pick<SystemStatus, "errors" | "errors_source" | "errors_problem"> }) {
+  const { t } = useI18n();
+  const errors = status.errors ?? [];
+  if (errors.length === 0 && !status.errors_problem) return null;
+  return (
+    <Card title={t("console.errors")}>
+      <p className="mb-2 text-xs opacity-70" data-testid="errors-source">
+        {t(status.errors_source === "loki" ? "console.errorsFromLoki" : "console.errorsFromProcess")}
+      </p>
+      {status.errors_problem && <p className="mb-2 text-xs text-amber-600">{status.errors_problem}</p>}
+      {errors.length > 0 && <pre className="max-h-64 overflow-auto text-xs">{errors.join("\n")}</pre>}
+    </Card>
   );
 }
 
