@@ -40,7 +40,8 @@ SERVER_SETTINGS = sorted(
     name for name in Settings.model_fields if (name.endswith("_url") and "database" not in name) or name == "mqtt_host"
 )
 # public_url is the stack's own address as users reach it (through the proxy), not a server it talks to.
-OUTSIDE_THE_STACK = {"oidc_jwks_url", "public_url"}
+# A public API (ENTSO-E) and the identity provider are reached outside the stack.
+OUTSIDE_THE_STACK = {"entsoe_url", "oidc_jwks_url", "public_url"}
 # These watch the application or stand in front of it; nothing in it talks to them.
 WATCHERS = {"prometheus", "alertmanager", "grafana", "loki", "fluent-bit", "proxy"}
 OWNER_SIDE = {"migrate", "code-location", "tenant-init"}  # migrations; Dagster runs (the index rebuild)
