@@ -1,0 +1,250 @@
+"""Tariffs of a tenant as the rest of the platform uses them: bills, comparisons, all-in prices and
+events. Run inside ``tenant_scope``; ``now`` is always passed in (tests set it)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from sqlalchemy import Connection, select
+
+from luna_core.db.schema import tenants
+from luna_core.tariffs import defaults, store
+from luna_core.tariffs.bills import MonthlyAmounts, Usage, monthly_amounts, settle, yearly_totals
+from luna_core.tariffs.models import Tariff, TariffError
+from luna_core.tariffs.pricing import (
+    SLOTS_PER_HOUR,
+    Slots,
+    all_in_ct,
+    calendar,
+    month_start,
+    priced,
+    slots_between,
+    spot_per_slot,
+)
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+COMPARE_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class TenantTariffs:
+    imports: list[Tariff]
+    exports: list[Tariff]
+
+    @property
+    def cost_basis(self) -> str:
+        """``tariff`` when the tenant set one, else ``wholesale`` (the day-ahead price alone)."""
+        return "tariff" if self.imports else "wholesale"
+
+    @property
+    def priced_imports(self) -> list[Tariff]:
+        return self.imports or [defaults.WHOLESALE]
+
+    def import_on(self, day: date) -> Tariff | None:
+        return next((t for t in reversed(self.imports) if t.covers(day)), None)
+
+
+def tenant_tariffs(connection: Connection, tenant_id: str) -> TenantTariffs:
+    found = store.versions(connection, tenant_id)
+    return TenantTariffs([t for t in found if t.direction == "import"], [t for t in found if t.direction == "export"])
+
+
+def _place(connection: Connection, tenant_id: str) -> tuple[str, str]:
+    zone, timezone = connection.execute(
+        select(tenants.c.zone, tenants.c.timezone).where(tenants.c.id == tenant_id)
+    ).one()
+    return zone, timezone
+
+
+def parse_month(month: str) -> tuple[int, int]:
+    found = _MONTH.fullmatch(month or "")
+    if not found or not 1 <= int(found.group(2)) <= 12:
+        raise TariffError(f"month must be YYYY-MM with a month 01-12, e.g. 2026-10, not {month!r}")
+    return int(found.group(1)), int(found.group(2))
+
+
+def local_midnight(day: date, timezone: str) -> datetime:
+    return datetime.combine(day, time(0), ZoneInfo(timezone)).astimezone(UTC)
+
+
+@dataclass
+class Priced:
+    usage: Usage
+    spot: np.ndarray
+    amounts: MonthlyAmounts
+
+
+def price_period(
+    connection: Connection, tenant_id: str, start: datetime, end: datetime, imports: list[Tariff], exports: list[Tariff]
+) -> Priced:
+    zone, timezone = _place(connection, tenant_id)
+    slots = slots_between(start, end, timezone)
+    usage = store.usage(connection, tenant_id, slots, start, end)
+    spot = _spot(connection, zone, slots, start, end)
+    return Priced(usage, spot, monthly_amounts(usage, spot, imports, exports, timezone))
+
+
+def _spot(connection: Connection, zone: str, slots: Slots, start: datetime, end: datetime) -> np.ndarray:
+    found = store.prices(connection, zone, start, end)
+    return spot_per_slot(slots, *found[15], *found[60])
+
+
+def month_bill(connection: Connection, tenant_id: str, month: str, now: datetime) -> dict:
+    """The month's itemised bill: complete, or so far (to ``now``) with a projection to month end."""
+    year, number = parse_month(month)
+    _, timezone = _place(connection, tenant_id)
+    start = local_midnight(date(year, number, 1), timezone)
+    end = local_midnight(month_start(year, number + 1), timezone)
+    if now <= start:
+        raise TariffError(f"month {month} has not started yet")
+    so_far_end = min(end, now.astimezone(UTC).replace(second=0, microsecond=0))
+    so_far_end -= timedelta(minutes=so_far_end.minute % 15)
+    chosen = tenant_tariffs(connection, tenant_id)
+    result = price_period(
+        connection,
+        tenant_id,
+        start,
+        max(so_far_end, start + timedelta(minutes=15)),
+        chosen.priced_imports,
+        chosen.exports,
+    )
+    amounts = result.amounts
+    complete = so_far_end >= end
+    bill = settle(amounts, 0).as_dict()
+    projection = None
+    if not complete:
+        scale = amounts.slots_in_month[0] / amounts.period_slots[0]
+        projection = settle(amounts, 0, scale=scale, full_base_fee=True).as_dict()
+    peak_at = None
+    if amounts.peak_kw[0] > 0:
+        peak_at = result.usage.slots.ts[amounts.peak_slot[0]].astype(datetime).replace(tzinfo=UTC)
+    return {
+        "month": f"{year:04d}-{number:02d}",
+        "start": start,
+        "end": end,
+        "complete": complete,
+        "until": so_far_end,
+        "cost_basis": chosen.cost_basis,
+        "import_kwh": round(float(amounts.import_kwh[0]), 3),
+        "export_kwh": round(float(amounts.export_kwh[0]), 3),
+        "peak_kw": round(float(amounts.peak_kw[0]), 3),
+        "peak_at": peak_at,
+        "intervals": int(amounts.period_slots[0]),
+        "intervals_with_data": int(amounts.slots_with_data[0]),
+        "unpriced_intervals": int(amounts.unpriced_slots[0]),
+        "so_far": bill,
+        "projection": projection,
+    }
+
+
+def compare(connection: Connection, tenant_id: str, now: datetime, alternatives: list[Tariff] | None = None) -> dict:
+    """The last 12 local months (or those since the first reading) priced on the tenant's tariff
+    and on alternatives; each total is the sum of that period's monthly bills."""
+    _, timezone = _place(connection, tenant_id)
+    end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    local_now = now.astimezone(ZoneInfo(timezone)).date()
+    start = local_midnight(month_start(local_now.year, local_now.month - COMPARE_MONTHS), timezone)
+    chosen = tenant_tariffs(connection, tenant_id)
+    zone, _ = _place(connection, tenant_id)
+    slots = slots_between(start, end, timezone)
+    usage = store.usage(connection, tenant_id, slots, start, end)
+    if usage.has_data.any():
+        usage = _from(usage, int(np.argmax(usage.has_data)))  # from the first reading on
+    spot = _spot(connection, zone, usage.slots, start, end)
+    return compare_usage(usage, spot, chosen, timezone, alternatives)
+
+
+def _from(usage: Usage, first: int) -> Usage:
+    s = usage.slots
+    slots = Slots(s.ts[first:], s.local_day[first:], s.weekday[first:], s.minute[first:], s.month[first:])
+    return Usage(slots, usage.import_kwh[first:], usage.export_kwh[first:], usage.has_data[first:])
+
+
+def compare_usage(
+    usage: Usage, spot: np.ndarray, chosen: TenantTariffs, timezone: str, alternatives: list[Tariff] | None = None
+) -> dict:
+    """The comparison on given arrays (the benchmark calls this with synthetic tenants)."""
+    current = chosen.imports[-1] if chosen.imports else None
+    offers = alternatives if alternatives is not None else defaults.alternatives(current)
+    options = [("current", chosen.priced_imports)] + [(t.kind, [_always(t)]) for t in offers]
+    rows = []
+    for label, imports in options:
+        amounts = monthly_amounts(usage, spot, imports, chosen.exports, timezone)
+        rows.append(
+            {
+                "option": label,
+                "name": imports[-1].name,
+                "kind": imports[-1].kind,
+                "total_eur": yearly_totals(amounts),
+                "unpriced_intervals": int(amounts.unpriced_slots.sum()),
+            }
+        )
+    base = rows[0]["total_eur"]
+    for row in rows:
+        row["difference_eur"] = round(row["total_eur"] - base, 2)
+    cheapest = min(rows, key=lambda r: r["total_eur"])
+    ts = usage.slots.ts
+    return {
+        "cost_basis": chosen.cost_basis,
+        "start": ts[0].astype(datetime).replace(tzinfo=UTC) if len(ts) else None,
+        "end": (ts[-1] + np.timedelta64(15, "m")).astype(datetime).replace(tzinfo=UTC) if len(ts) else None,
+        "months": len(np.unique(usage.slots.month)),
+        "import_kwh": round(float(usage.import_kwh.sum()), 3),
+        "options": rows,
+        "cheapest": cheapest["option"],
+        "saving_eur": round(base - cheapest["total_eur"], 2),
+    }
+
+
+def _always(tariff: Tariff) -> Tariff:
+    """An offer priced over the whole compared period, whatever dates it was written with."""
+    return tariff.model_copy(update={"valid_from": date(2000, 1, 1), "valid_to": None})
+
+
+def all_in_prices(
+    connection: Connection, tenant_id: str, starts: list[datetime], eur_per_mwh: list[float]
+) -> list[float | None] | None:
+    """All-in ct/kWh (VAT included) for day-ahead prices of the given slots; None without a tariff."""
+    chosen = tenant_tariffs(connection, tenant_id)
+    if not chosen.imports or not starts:
+        return None
+    _, timezone = _place(connection, tenant_id)
+    slots = calendar(
+        np.array([s.astimezone(UTC).replace(tzinfo=None) for s in starts], dtype="datetime64[us]"), timezone
+    )
+    price, _ = priced(chosen.imports, slots, np.array(eur_per_mwh, dtype=float), all_in_ct)
+    return [None if np.isnan(p) else round(float(p), 3) for p in price]
+
+
+def find_events(connection: Connection, tenant_id: str, start: datetime, end: datetime) -> int:
+    """Records limit breaches (15-minute import above the contracted kW), negative-price hours and
+    data gaps (quarter-hours without readings between the first and last) of [start, end); each
+    once (events_once). Returns how many were new."""
+    zone, timezone = _place(connection, tenant_id)
+    slots = slots_between(start, end, timezone)
+    usage = store.usage(connection, tenant_id, slots, start, end)
+    rows: list[dict] = []
+    limit = store.contracted_kw(connection, tenant_id)
+    kw = usage.import_kwh * SLOTS_PER_HOUR
+    if limit is not None:
+        for i in np.flatnonzero(kw > limit):
+            rows.append(_event(slots.ts[i], "limit_breach", "warning", kw=round(float(kw[i]), 3), limit_kw=limit))
+    found = store.prices(connection, zone, start, end)
+    for ts, eur in zip(*found[60], strict=True):
+        if eur < 0 and start.replace(tzinfo=None) <= ts.astype(datetime) < end.astimezone(UTC).replace(tzinfo=None):
+            rows.append(_event(ts, "negative_price", "info", eur_per_mwh=float(eur)))
+    if usage.has_data.any():
+        first, last = np.flatnonzero(usage.has_data)[[0, -1]]
+        missing = ~usage.has_data[first : last + 1]
+        edges = np.diff(np.concatenate(([0], missing.astype(np.int8), [0])))
+        for begin, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+            rows.append(_event(slots.ts[first + begin], "data_gap", "warning", missing_intervals=int(stop - begin)))
+    return store.record_events(connection, tenant_id, rows)
+
+
+def _event(ts: np.datetime64, kind: str, severity: str, **payload) -> dict:
+    return {"ts": ts.astype(datetime).replace(tzinfo=UTC), "kind": kind, "severity": severity, "payload": payload}
