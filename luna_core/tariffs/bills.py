@@ -89,7 +89,8 @@ def monthly_amounts(
 
     price, version = priced(imports, slots, spot, energy_ct)
     has_version = version >= 0
-    unpriced = has_version & np.isnan(price) & (usage.import_kwh > 0)
+    # Imported energy without a price: no tariff version that day, or a dynamic one without a spot price.
+    unpriced = (~has_version | np.isnan(price)) & (usage.import_kwh > 0)
     pick = np.where(has_version, version, 0)
 
     def per_version(attribute: str) -> np.ndarray:

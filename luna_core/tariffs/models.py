@@ -27,12 +27,12 @@ class TariffError(ValueError):
 
 
 class TouWindow(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     # ISO weekdays, 1 = Monday ... 7 = Sunday.
-    weekdays: list[int] = Field(min_length=1)
+    weekdays: list[int] = Field(min_length=1, max_length=7)
     start: time
     end: time = Field(description="exclusive; 00:00 means midnight at the end of the day")
-    energy_ct_kwh: float
+    energy_ct_kwh: float = Field(ge=-1000, le=1000)
 
     @model_validator(mode="after")
     def _check(self) -> TouWindow:
@@ -50,22 +50,22 @@ class TouWindow(BaseModel):
 
 
 class Tariff(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     direction: Direction = "import"
     kind: Kind
     name: str = Field(default="", max_length=200)
     valid_from: date
     valid_to: date | None = None
-    energy_ct_kwh: float | None = None
-    markup_ct_kwh: float = 0.0
-    windows: list[TouWindow] = Field(default_factory=list)
-    base_fee_eur_month: float = Field(default=0.0, ge=0)
-    demand_charge_eur_kw: float = Field(default=0.0, ge=0)
-    grid_fee_ct_kwh: float = Field(default=0.0, ge=0)
-    levies_ct_kwh: float = Field(default=0.0, ge=0)
+    energy_ct_kwh: float | None = Field(default=None, ge=-1000, le=1000)
+    markup_ct_kwh: float = Field(default=0.0, ge=-1000, le=1000)
+    windows: list[TouWindow] = Field(default_factory=list, max_length=48)
+    base_fee_eur_month: float = Field(default=0.0, ge=0, le=1_000_000)
+    demand_charge_eur_kw: float = Field(default=0.0, ge=0, le=10_000)
+    grid_fee_ct_kwh: float = Field(default=0.0, ge=0, le=1000)
+    levies_ct_kwh: float = Field(default=0.0, ge=0, le=1000)
     vat_pct: float = Field(default=19.0, ge=0, le=100)
     feed_in: Literal["fixed", "market_value"] = "fixed"
-    feed_in_ct_kwh: float | None = None
+    feed_in_ct_kwh: float | None = Field(default=None, ge=0, le=1000)
 
     @model_validator(mode="after")
     def _check(self) -> Tariff:

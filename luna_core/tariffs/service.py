@@ -142,8 +142,9 @@ def month_bill(connection: Connection, tenant_id: str, month: str, now: datetime
 
 
 def compare(connection: Connection, tenant_id: str, now: datetime, alternatives: list[Tariff] | None = None) -> dict:
-    """The last 12 local months (or those since the first reading) priced on the tenant's tariff
-    and on alternatives; each total is the sum of that period's monthly bills."""
+    """The last 12 local months and the current one, from the first reading in them to the last,
+    priced on the tenant's tariff and on alternatives; each total is the sum of the period's monthly
+    bills (base fees pro rata where the readings cover part of a month)."""
     _, timezone = _place(connection, tenant_id)
     end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     local_now = now.astimezone(ZoneInfo(timezone)).date()
@@ -152,16 +153,17 @@ def compare(connection: Connection, tenant_id: str, now: datetime, alternatives:
     zone, _ = _place(connection, tenant_id)
     slots = slots_between(start, end, timezone)
     usage = store.usage(connection, tenant_id, slots, start, end)
-    if usage.has_data.any():
-        usage = _from(usage, int(np.argmax(usage.has_data)))  # from the first reading on
+    if usage.has_data.any():  # from the first reading to the last
+        with_data = np.flatnonzero(usage.has_data)
+        usage = _between(usage, int(with_data[0]), int(with_data[-1]) + 1)
     spot = _spot(connection, zone, usage.slots, start, end)
     return compare_usage(usage, spot, chosen, timezone, alternatives)
 
 
-def _from(usage: Usage, first: int) -> Usage:
-    s = usage.slots
-    slots = Slots(s.ts[first:], s.local_day[first:], s.weekday[first:], s.minute[first:], s.month[first:])
-    return Usage(slots, usage.import_kwh[first:], usage.export_kwh[first:], usage.has_data[first:])
+def _between(usage: Usage, first: int, stop: int) -> Usage:
+    s, part = usage.slots, slice(first, stop)
+    slots = Slots(s.ts[part], s.local_day[part], s.weekday[part], s.minute[part], s.month[part])
+    return Usage(slots, usage.import_kwh[part], usage.export_kwh[part], usage.has_data[part])
 
 
 def compare_usage(
@@ -170,7 +172,7 @@ def compare_usage(
     """The comparison on given arrays (the benchmark calls this with synthetic tenants)."""
     current = chosen.imports[-1] if chosen.imports else None
     offers = alternatives if alternatives is not None else defaults.alternatives(current)
-    options = [("current", chosen.priced_imports)] + [(t.kind, [_always(t)]) for t in offers]
+    options = [("current", _reaching_back(chosen.priced_imports))] + [(t.kind, [_always(t)]) for t in offers]
     rows = []
     for label, imports in options:
         amounts = monthly_amounts(usage, spot, imports, chosen.exports, timezone)
@@ -198,6 +200,13 @@ def compare_usage(
         "cheapest": cheapest["option"],
         "saving_eur": round(base - cheapest["total_eur"], 2),
     }
+
+
+def _reaching_back(versions: list[Tariff]) -> list[Tariff]:
+    """The tenant's versions with the first taken as valid before it started: the comparison asks
+    what its tariff would have cost over the whole period."""
+    first = versions[0].model_copy(update={"valid_from": date(2000, 1, 1)})
+    return [first, *versions[1:]]
 
 
 def _always(tariff: Tariff) -> Tariff:

@@ -139,7 +139,7 @@ def record_events(connection: Connection, tenant_id: str, rows: list[dict[str, A
     if not rows:
         return 0
     statement = insert(events).values([{"tenant_id": tenant_id, **row} for row in rows]).on_conflict_do_nothing()
-    return connection.execute(statement).rowcount
+    return len(connection.execute(statement.returning(events.c.id)).all())
 
 
 def list_events(
