@@ -16,6 +16,7 @@ from luna_cli.deploy import deploy_app
 from luna_cli.meters import meters_app
 from luna_cli.ops import backup_command, restore_command, storage_app
 from luna_cli.playbook import playbook_app
+from luna_cli.tariffs import tariffs_app
 
 app = typer.Typer(help="Luna IEMS command line.", no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -30,6 +31,7 @@ app.add_typer(deploy_app, name="deploy")
 app.command("backup")(one_line_errors(backup_command))
 app.command("restore")(one_line_errors(restore_command))
 app.add_typer(playbook_app, name="playbook")
+app.add_typer(tariffs_app, name="tariffs")
 
 
 @app.callback()

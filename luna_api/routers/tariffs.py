@@ -39,18 +39,10 @@ def get_tariffs(ctx: Ctx) -> TariffsOut:
 def put_tariffs(body: TariffsIn, ctx: AdminCtx) -> TariffsOut:
     """Stores tariff versions (tenant admins): an open earlier version of the same direction ends
     where the new one starts; one from the same day is replaced. Sets or clears the power limit."""
-    if body.contracted_kw is not None and body.clear_limit:
-        raise ApiError(422, "give contracted_kw or clear_limit, not both")
-    for tariff in body.tariffs:
-        store.put_version(ctx.db, ctx.tenant_id, tariff, ctx.actor)
-    if body.contracted_kw is not None or body.clear_limit:
-        store.set_contracted_kw(ctx.db, ctx.tenant_id, body.contracted_kw, ctx.actor)
-    ctx.audit(
-        "tariff.update",
-        versions=[f"{t.direction}:{t.kind}:{t.valid_from.isoformat()}" for t in body.tariffs],
-        contracted_kw=body.contracted_kw,
-        clear_limit=body.clear_limit,
+    detail = service.set_tariffs(
+        ctx.db, ctx.tenant_id, body.tariffs, ctx.actor, body.contracted_kw, clear_limit=body.clear_limit
     )
+    ctx.audit("tariff.update", **detail)
     return _tariffs(ctx)
 
 

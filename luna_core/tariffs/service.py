@@ -53,6 +53,28 @@ def tenant_tariffs(connection: Connection, tenant_id: str) -> TenantTariffs:
     return TenantTariffs([t for t in found if t.direction == "import"], [t for t in found if t.direction == "export"])
 
 
+def set_tariffs(
+    connection: Connection,
+    tenant_id: str,
+    versions: list[Tariff],
+    actor: str | None,
+    contracted_kw: float | None = None,
+    clear_limit: bool = False,
+) -> dict:
+    """Stores tariff versions and sets (or clears) the power limit; returns what to audit."""
+    if contracted_kw is not None and clear_limit:
+        raise TariffError("give contracted_kw or clear_limit, not both")
+    for tariff in versions:
+        store.put_version(connection, tenant_id, tariff, actor)
+    if contracted_kw is not None or clear_limit:
+        store.set_contracted_kw(connection, tenant_id, contracted_kw, actor)
+    return {
+        "versions": [f"{t.direction}:{t.kind}:{t.valid_from.isoformat()}" for t in versions],
+        "contracted_kw": contracted_kw,
+        "clear_limit": clear_limit,
+    }
+
+
 def _place(connection: Connection, tenant_id: str) -> tuple[str, str]:
     zone, timezone = connection.execute(
         select(tenants.c.zone, tenants.c.timezone).where(tenants.c.id == tenant_id)
