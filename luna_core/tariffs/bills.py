@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -80,12 +81,16 @@ def monthly_amounts(
     timezone: str,
 ) -> MonthlyAmounts:
     slots = usage.slots
-    months, month_of = np.unique(slots.month, return_inverse=True)
+    # Slots are in time order, so each local month is one run: sums per run with reduceat, no sort.
+    starts = np.flatnonzero(np.r_[True, slots.month[1:] != slots.month[:-1]]) if len(slots) else np.array([], int)
+    months = slots.month[starts]
     n = len(months)
+    bounds = np.r_[starts, len(slots)]
+    runs = np.repeat(np.arange(n), np.diff(bounds))
     per_month = np.array([month_slot_count(int(m), timezone) for m in months], dtype=float)
 
     def total(values: np.ndarray) -> np.ndarray:
-        return np.bincount(month_of, weights=values, minlength=n)
+        return np.add.reduceat(values, starts) if n else np.zeros(0)
 
     price, version = priced(imports, slots, spot, energy_ct)
     has_version = version >= 0
@@ -93,21 +98,22 @@ def monthly_amounts(
     unpriced = (~has_version | np.isnan(price)) & (usage.import_kwh > 0)
     pick = np.where(has_version, version, 0)
 
+    everywhere = len(imports) == 1 and bool(has_version.all())
+
     def per_version(attribute: str) -> np.ndarray:
         values = np.array([getattr(t, attribute) for t in imports] or [0.0], dtype=float)
+        if everywhere:  # the common case: one version over the whole period
+            return np.full(len(slots), values[0])
         return np.where(has_version, values[pick], 0.0)
 
     grid_ct, levies_ct = per_version("grid_fee_ct_kwh"), per_version("levies_ct_kwh")
-    base_fee = per_version("base_fee_eur_month") / per_month[month_of]
+    base_fee = per_version("base_fee_eur_month") / per_month[runs] if n else np.zeros(0)
     demand_rate, vat_pct = per_version("demand_charge_eur_kw"), per_version("vat_pct")
 
-    peak_kw = np.zeros(n)
-    np.maximum.at(peak_kw, month_of, usage.import_kwh * SLOTS_PER_HOUR)
-    # The first slot reaching the peak, per month: order by (month, -kW, position).
-    order = np.lexsort((np.arange(len(slots)), -usage.import_kwh, month_of))
-    firsts = order[np.searchsorted(month_of[order], np.arange(n))] if len(slots) else np.array([], dtype=int)
-    last_priced = np.full(n, -1)
-    np.maximum.at(last_priced, month_of[has_version], np.flatnonzero(has_version))
+    # Per month: the first slot of the highest import (argmax takes the first), the last priced slot.
+    firsts = np.array([start + np.argmax(usage.import_kwh[start:stop]) for start, stop in pairwise(bounds)], int)
+    peak_kw = usage.import_kwh[firsts] * SLOTS_PER_HOUR if n else np.zeros(0)
+    last_priced = np.array([_last(has_version, start, stop) for start, stop in pairwise(bounds)], int)
 
     feed_price, feed_version = priced(exports, slots, spot, lambda t, _s, s: feed_in_ct(t, s))
     feed_price = np.where(feed_version >= 0, np.nan_to_num(feed_price), 0.0)
@@ -117,13 +123,13 @@ def monthly_amounts(
         "grid_fees": total(usage.import_kwh * grid_ct) / 100,
         "levies": total(usage.import_kwh * levies_ct) / 100,
         "base_fee": total(base_fee),
-        "demand_charge": peak_kw * demand_rate[firsts] if len(slots) else np.zeros(n),
+        "demand_charge": peak_kw * demand_rate[firsts] if n else np.zeros(0),
     }
     return MonthlyAmounts(
         months=months,
         lines=lines,
         feed_in_credit=total(usage.export_kwh * feed_price) / 100,
-        vat_rate=np.where(last_priced >= 0, vat_pct[np.maximum(last_priced, 0)], 0.0) / 100,
+        vat_rate=np.where(last_priced >= 0, vat_pct[np.maximum(last_priced, 0)], 0.0) / 100 if n else np.zeros(0),
         import_kwh=total(usage.import_kwh),
         export_kwh=total(usage.export_kwh),
         peak_kw=peak_kw,
@@ -133,6 +139,11 @@ def monthly_amounts(
         period_slots=total(np.ones(len(slots))),
         unpriced_slots=total(unpriced.astype(float)),
     )
+
+
+def _last(mask: np.ndarray, start: int, stop: int) -> int:
+    found = np.flatnonzero(mask[start:stop])
+    return int(start + found[-1]) if len(found) else -1
 
 
 @dataclass
