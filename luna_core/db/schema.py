@@ -305,6 +305,8 @@ tenant_kpis = Table(
     Column("readings_from", DateTime(timezone=True)),
     Column("readings_to", DateTime(timezone=True)),
     Column("computed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # 'tariff' or 'wholesale' (no tariff set: the day-ahead price alone), from 0015.
+    Column("cost_basis", Text, nullable=False, server_default="wholesale"),
 )
 
 asset_watermarks = Table(

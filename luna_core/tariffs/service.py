@@ -20,6 +20,7 @@ from luna_core.tariffs.pricing import (
     Slots,
     all_in_ct,
     calendar,
+    feed_in_ct,
     month_start,
     priced,
     slots_between,
@@ -251,6 +252,48 @@ def all_in_prices(
     return [None if np.isnan(p) else round(float(p), 3) for p in price]
 
 
+def slot_costs(
+    connection: Connection, tenant_id: str, start: datetime, end: datetime, meter_id: str | None = None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Money per quarter-hour of [start, end), VAT included: grid import at the all-in price of the
+    tariff minus export at its feed-in rate (with ``meter_id``: that meter's energy at the all-in
+    price). (UTC slot starts, EUR); None without an import tariff (the caller stays wholesale).
+    Base fee and demand charge are monthly and belong to the bill, not to a quarter-hour."""
+    chosen = tenant_tariffs(connection, tenant_id)
+    if not chosen.imports:
+        return None
+    zone, timezone = _place(connection, tenant_id)
+    slots = slots_between(start, end, timezone)
+    usage = store.usage(connection, tenant_id, slots, start, end, meter_id)
+    spot = _spot(connection, zone, slots, start, end)
+    import_ct, _ = priced(chosen.imports, slots, spot, all_in_ct)
+    eur = usage.import_kwh * np.nan_to_num(import_ct) / 100
+    if chosen.exports and meter_id is None:
+        feed, version = priced(chosen.exports, slots, spot, lambda t, _s, s: feed_in_ct(t, s))
+        eur -= usage.export_kwh * np.where(version >= 0, np.nan_to_num(feed), 0.0) / 100
+    return slots.ts, eur
+
+
+def cost_per_bucket(
+    connection: Connection,
+    tenant_id: str,
+    start: datetime,
+    end: datetime,
+    bucket_starts: list[datetime],
+    meter_id: str | None = None,
+) -> list[float] | None:
+    """``slot_costs`` summed into buckets given by their (sorted) starts; None without a tariff."""
+    found = slot_costs(connection, tenant_id, start, end, meter_id)
+    if found is None or not bucket_starts:
+        return None if found is None else []
+    ts, eur = found
+    starts = np.array([b.astimezone(UTC).replace(tzinfo=None) for b in bucket_starts], dtype="datetime64[us]")
+    into = np.searchsorted(starts, ts, side="right") - 1
+    inside = into >= 0
+    sums = np.bincount(into[inside], weights=eur[inside], minlength=len(starts))
+    return [round(float(v), 6) for v in sums]
+
+
 def find_events(connection: Connection, tenant_id: str, start: datetime, end: datetime) -> int:
     """Records limit breaches (15-minute import above the contracted kW), negative-price hours and
     data gaps (quarter-hours without readings between the first and last) of [start, end); each
@@ -275,6 +318,13 @@ def find_events(connection: Connection, tenant_id: str, start: datetime, end: da
         for begin, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
             rows.append(_event(slots.ts[first + begin], "data_gap", "warning", missing_intervals=int(stop - begin)))
     return store.record_events(connection, tenant_id, rows)
+
+
+def find_month_events(connection: Connection, tenant_id: str, as_of: date) -> int:
+    """``find_events`` from the first of ``as_of``'s month to the end of that day (the KPI asset's run)."""
+    _, timezone = _place(connection, tenant_id)
+    start = local_midnight(as_of.replace(day=1), timezone)
+    return find_events(connection, tenant_id, start, local_midnight(as_of + timedelta(days=1), timezone))
 
 
 def _event(ts: np.datetime64, kind: str, severity: str, **payload) -> dict:

@@ -39,6 +39,22 @@ _USAGE_SQL = text(
     """
 )
 
+# One meter's energy per quarter-hour (its readings spread as above), as "import" to price it.
+_METER_USAGE_SQL = text(
+    """
+    SELECT q AT TIME ZONE 'UTC' AS ts, sum(r.kwh / (coalesce(m.interval_minutes, 15) / 15)) AS import_kwh,
+           0.0 AS export_kwh
+    FROM meter_readings r
+    JOIN meters m ON m.tenant_id = r.tenant_id AND m.meter_id = r.meter_id
+    CROSS JOIN LATERAL generate_series(
+        r.ts, r.ts + make_interval(mins => coalesce(m.interval_minutes, 15) - 15), interval '15 minutes'
+    ) AS q
+    WHERE r.tenant_id = :tenant AND r.meter_id = :meter AND r.ts >= :start - interval '45 minutes' AND r.ts < :end
+      AND q >= :start AND q < :end
+    GROUP BY 1 ORDER BY 1
+    """
+)
+
 _PRICES_SQL = text(
     """
     SELECT resolution_minutes, ts AT TIME ZONE 'UTC' AS ts, eur_per_mwh FROM market_prices
@@ -111,8 +127,12 @@ def set_contracted_kw(connection: Connection, tenant_id: str, kw: float | None, 
     )
 
 
-def usage(connection: Connection, tenant_id: str, slots: Slots, start: datetime, end: datetime) -> Usage:
-    rows = connection.execute(_USAGE_SQL, {"tenant": tenant_id, "start": start, "end": end}).all()
+def usage(
+    connection: Connection, tenant_id: str, slots: Slots, start: datetime, end: datetime, meter_id: str | None = None
+) -> Usage:
+    """Grid import and export per slot, or with ``meter_id`` that meter's energy as import."""
+    params = {"tenant": tenant_id, "start": start, "end": end, "meter": meter_id}
+    rows = connection.execute(_METER_USAGE_SQL if meter_id else _USAGE_SQL, params).all()
     imports, exports, has_data = np.zeros(len(slots)), np.zeros(len(slots)), np.zeros(len(slots), dtype=bool)
     if rows:
         ts = np.array([r.ts for r in rows], dtype="datetime64[us]")

@@ -37,6 +37,9 @@ CREATE TABLE tariffs (
     CONSTRAINT tariffs_version UNIQUE (tenant_id, direction, valid_from)
 );
 
+-- Whether a KPI row's euros come from the tenant's tariff or the wholesale price alone.
+ALTER TABLE tenant_kpis ADD COLUMN cost_basis text NOT NULL DEFAULT 'wholesale';
+
 CREATE TABLE tenant_limits (
     tenant_id     text PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
     contracted_kw double precision NOT NULL CONSTRAINT tenant_limits_positive CHECK (contracted_kw > 0),
@@ -77,5 +80,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP INDEX IF EXISTS events_once")
+    op.execute("ALTER TABLE tenant_kpis DROP COLUMN IF EXISTS cost_basis")
     for table in reversed(TABLES):
         op.execute(f"DROP TABLE IF EXISTS {table}")
