@@ -15,6 +15,7 @@ from luna_core.db.schema import forecasts, market_prices, meters, tenants
 from luna_core.forecasting.store import site_load
 from luna_core.playbook.conditions import DayFrame
 from luna_core.playbook.optimizer import PriceCurve
+from luna_core.tariffs import service as tariff_service
 
 PROFILE_DAYS = 28
 FLEXIBLE_KINDS = ("ev", "heat_pump", "battery")
@@ -41,6 +42,8 @@ class DayInputs:
     frame: DayFrame
     meters: list[MeterInfo]
     profiles: dict[str, np.ndarray] = field(default_factory=dict)  # kW per slot, same day type, recent mean
+    # All-in ct/kWh of a fixed tariff without demand charge: shifting saves nothing (None otherwise).
+    flat_price_ct: float | None = None
 
     def meters_of(self, kind: str) -> list[MeterInfo]:
         return [m for m in self.meters if m.kind == kind]
@@ -144,6 +147,13 @@ def load_day(connection: Connection, tenant_id: str, day: date) -> DayInputs:
     """Everything a day's plan needs; raises ``NoPrices`` when the auction result is not in yet."""
     zone, timezone = tenant_zone(connection, tenant_id)
     curve = day_curve(connection, zone, day, timezone)
+    day_ahead = curve.eur_per_mwh
+    # With a tariff, plans are costed in what the tenant pays (all-in, VAT included); conditions and
+    # alerts keep reading the day-ahead price (frame.price).
+    tariffed = tariff_service.tariff_curve(connection, tenant_id, curve.starts, curve.eur_per_mwh)
+    if tariffed is not None and np.all(np.isfinite(tariffed)):
+        curve = PriceCurve(curve.starts, tariffed, hours=curve.hours)
+    flat = tariff_service.flat_tariff(connection, tenant_id, day)
     start, end = day_bounds(day, timezone)
     found = [
         MeterInfo(r.meter_id, r.kind, r.max_kw)
@@ -186,9 +196,10 @@ def load_day(connection: Connection, tenant_id: str, day: date) -> DayInputs:
     frame = DayFrame(
         starts=curve.starts,
         local_hour=np.array([s.astimezone(zone_info).hour for s in curve.starts], dtype=float),
-        price=curve.eur_per_mwh,
+        price=day_ahead,
         forecast_kw=forecast,
         consumption_kw=measured,
         pv_kw=pv if pv is not None else np.full(len(curve), np.nan),
     )
-    return DayInputs(tenant_id, timezone, zone, day, curve, frame, found, profiles)
+    flat_ct = float(curve.eur_per_mwh[0]) / 10 if flat is not None and tariffed is not None else None
+    return DayInputs(tenant_id, timezone, zone, day, curve, frame, found, profiles, flat_price_ct=flat_ct)

@@ -133,7 +133,23 @@ def plan_day(inputs: DayInputs, rules: list[Rule]) -> DayPlan:
         except (ValueError, KeyError) as error:
             # A stored rule that no longer fits the tenant (a removed meter...) must not stop the others.
             result.notes.append(f"rule {rule.id} ({rule.name}): {error}")
+    if inputs.flat_price_ct is not None:
+        _on_a_flat_tariff(inputs.flat_price_ct, result)
     return result
+
+
+SHIFTING = ("playbook.ev_charging", "playbook.heat_pump_preheat", "playbook.battery_arbitrage")
+
+
+def _on_a_flat_tariff(price_ct: float, result: DayPlan) -> None:
+    """Every kWh costs the same on a fixed tariff without demand charge: a shift saves nothing, and the
+    recommendation says so instead of a day-ahead saving the customer never sees."""
+    for i, found in enumerate(result.recommendations):
+        if found.message_key in SHIFTING:
+            message = Message("playbook.flat_tariff", device=found.params.get("device", ""), price=price_ct)
+            result.recommendations[i] = Recommendation(
+                found.rule_id, found.strategy, message.key, message.params, 0.0, found.starts_at, found.ends_at
+            )
 
 
 def _devices(inputs: DayInputs, kind: str, meter_id: str | None) -> list[MeterInfo]:

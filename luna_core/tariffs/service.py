@@ -294,6 +294,26 @@ def cost_per_bucket(
     return [round(float(v), 6) for v in sums]
 
 
+def tariff_curve(
+    connection: Connection, tenant_id: str, starts: tuple[datetime, ...], eur_per_mwh: np.ndarray
+) -> np.ndarray | None:
+    """What each kWh of the given day-ahead slots costs the tenant, VAT included, as EUR/MWh (the
+    playbook optimises on it); None without an import tariff."""
+    all_in = all_in_prices(connection, tenant_id, list(starts), [float(v) for v in eur_per_mwh])
+    if all_in is None:
+        return None
+    return np.array([np.nan if v is None else v * 10 for v in all_in])
+
+
+def flat_tariff(connection: Connection, tenant_id: str, day: date) -> Tariff | None:
+    """The import tariff of ``day`` if every kWh costs the same whenever it is used (fixed, no
+    demand charge): shifting a load then saves nothing."""
+    found = tenant_tariffs(connection, tenant_id).import_on(day)
+    if found is not None and found.kind == "fixed" and not found.windows and found.demand_charge_eur_kw == 0:
+        return found
+    return None
+
+
 def find_events(connection: Connection, tenant_id: str, start: datetime, end: datetime) -> int:
     """Records limit breaches (15-minute import above the contracted kW), negative-price hours and
     data gaps (quarter-hours without readings between the first and last) of [start, end); each
