@@ -73,3 +73,23 @@ def test_market_prices_gain_all_in_ct_kwh_with_a_tariff(api, engine, pv_site):
     assert after["cheapest"][0]["all_in_ct_kwh"] == 25.585
     other_zone = api.get("/market/prices", headers=user.headers, params={**params, "zone": "DE-LU"}).json()
     assert other_zone["cost_basis"] == "wholesale"
+
+
+def test_lunas_cost_answer_says_which_money_it_is(engine, pv_site):
+    from datetime import UTC, datetime
+
+    from luna_core.luna.data import answer_intent, tenant_info
+    from luna_core.luna.intents import Intent, IntentKind, Period
+
+    tenant, _ = pv_site
+    now = datetime(2026, 10, 11, 9, tzinfo=UTC)
+    intent = Intent(IntentKind.CONSUMPTION, Period.YESTERDAY)
+    with tenant_scope(engine, tenant) as connection:
+        wholesale = answer_intent(connection, tenant_info(connection, tenant), intent, "en", now)
+    assert "at day-ahead prices" in wholesale.text
+    _tariffs(engine, tenant)
+    with tenant_scope(engine, tenant) as connection:
+        priced = answer_intent(connection, tenant_info(connection, tenant), intent, "en", now)
+        german = answer_intent(connection, tenant_info(connection, tenant), intent, "de", now)
+    assert "6.83 EUR on your tariff" in priced.text and "in Ihrem Tarif" in german.text
+    assert [i.value for i in priced.items if i.unit == "EUR"] == [pytest.approx(6.8256)]
