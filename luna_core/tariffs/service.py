@@ -85,8 +85,8 @@ def _place(connection: Connection, tenant_id: str) -> tuple[str, str]:
 
 def parse_month(month: str) -> tuple[int, int]:
     found = _MONTH.fullmatch(month or "")
-    if not found or not 1 <= int(found.group(2)) <= 12:
-        raise TariffError(f"month must be YYYY-MM with a month 01-12, e.g. 2026-10, not {month!r}")
+    if not found or not 1 <= int(found.group(2)) <= 12 or not 2000 <= int(found.group(1)) <= 2100:
+        raise TariffError(f"month must be YYYY-MM (years 2000-2100, months 01-12), e.g. 2026-10, not {month!r}")
     return int(found.group(1)), int(found.group(2))
 
 
@@ -329,7 +329,9 @@ def find_events(connection: Connection, tenant_id: str, start: datetime, end: da
             rows.append(_event(slots.ts[i], "limit_breach", "warning", kw=round(float(kw[i]), 3), limit_kw=limit))
     found = store.prices(connection, zone, start, end)
     for ts, eur in zip(*found[60], strict=True):
-        if eur < 0 and start.replace(tzinfo=None) <= ts.astype(datetime) < end.astimezone(UTC).replace(tzinfo=None):
+        if eur < 0 and start.astimezone(UTC).replace(tzinfo=None) <= ts.astype(datetime) < end.astimezone(UTC).replace(
+            tzinfo=None
+        ):
             rows.append(_event(ts, "negative_price", "info", eur_per_mwh=float(eur)))
     if usage.has_data.any():
         first, last = np.flatnonzero(usage.has_data)[[0, -1]]
