@@ -69,6 +69,7 @@ class CompareOption(BaseModel):
     total_eur: float
     difference_eur: float = Field(description="against the current tariff; negative = cheaper")
     unpriced_intervals: int
+    note: str | None = Field(None, description="what the option assumes, where it is not a plain tariff")
 
 
 class CompareOut(BaseModel):

@@ -14,7 +14,7 @@ from luna_core.db.schema import audit_log, events
 from luna_core.db.tenancy import tenant_scope
 from luna_core.tariffs import service
 from tests.conftest import Meter
-from tests.tariff_fixtures import hourly_prices, ingest, local, unique_zone
+from tests.tariff_fixtures import BERLIN, hourly_prices, ingest, local, unique_zone
 
 FIXED = {"kind": "fixed", "valid_from": "2026-01-01", "energy_ct_kwh": 30.0, "base_fee_eur_month": 10.0, "vat_pct": 0}
 
@@ -113,6 +113,26 @@ def test_default_alternatives_keep_the_tenants_regulated_parts(api, engine, tena
     assert [o["option"] for o in found["options"]] == ["current", "fixed", "dynamic", "time_of_use"]
     # the grid fee of 100 ct/kWh stays in every offer: each costs at least 745 EUR
     assert all(o["total_eur"] >= 745 for o in found["options"])
+
+
+def test_comparison_with_the_flexible_loads_shifted(api, engine, tenant_factory, api_user):
+    """An EV of 11 kW drawing 1 kW all day; the day-ahead price 0 from 00:00 to 01:00 local, 100 else.
+    Shifted, 11 of each day's 24 kWh go into that hour (4 quarter-hours x 2.75 kWh) instead of 1."""
+    zone = unique_zone()
+    tenant = tenant_factory("shift", zone=zone, meters=(Meter("car", "ev", 11.0),))
+    start, end = local(2026, 10, 1), local(2026, 10, 11)
+    ingest(engine, tenant, "car", start, end, lambda ts: 0.25)
+    hourly_prices(engine, zone, start, end, lambda hour: 0.0 if hour.astimezone(BERLIN).hour == 0 else 100.0)
+    dynamic = {"kind": "dynamic", "valid_from": "2026-01-01", "markup_ct_kwh": 2.0, "vat_pct": 0}
+    with time_machine.travel(datetime(2026, 10, 20, 8, tzinfo=UTC), tick=False):
+        admin = api_user(tenant, role="admin")
+        api.put("/tariffs", headers=admin.headers, json={"tariffs": [dynamic]})
+        found = api.post("/tariffs/compare", headers=admin.headers, json={"alternatives": [dynamic]}).json()
+    totals = {o["option"]: o["total_eur"] for o in found["options"]}
+    # 10 days: 230 kWh x 12 ct + 10 kWh x 2 ct = 27.80; shifted 130 x 12 ct + 110 x 2 ct = 17.80
+    assert totals == {"current": 27.80, "dynamic": 27.80, "dynamic_shifted": 17.80}
+    assert found["cheapest"] == "dynamic_shifted" and found["saving_eur"] == 10.00
+    assert "cheapest quarter-hours" in found["options"][-1]["note"]
 
 
 def test_events_are_written_once_per_breach(api, engine, tenant_factory, api_user):

@@ -26,9 +26,14 @@ from luna_core.tariffs.pricing import (
     slots_between,
     spot_per_slot,
 )
+from luna_core.tariffs.shifting import Flexible, shifted
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 COMPARE_MONTHS = 12
+SHIFTED_NOTE = (
+    "the dynamic offer with the EV and heat-pump energy of each day moved into its cheapest quarter-hours "
+    "within their power: the most price-following plans could save (arrival times and comfort ignored)"
+)
 
 
 @dataclass(frozen=True)
@@ -176,11 +181,13 @@ def compare(connection: Connection, tenant_id: str, now: datetime, alternatives:
     zone, _ = _place(connection, tenant_id)
     slots = slots_between(start, end, timezone)
     usage = store.usage(connection, tenant_id, slots, start, end)
+    flexible = store.flexible(connection, tenant_id, slots, start, end)
     if usage.has_data.any():  # from the first reading to the last
         with_data = np.flatnonzero(usage.has_data)
-        usage = _between(usage, int(with_data[0]), int(with_data[-1]) + 1)
+        part = slice(int(with_data[0]), int(with_data[-1]) + 1)
+        usage, flexible = _between(usage, part.start, part.stop), flexible.trimmed(part)
     spot = _spot(connection, zone, usage.slots, start, end)
-    return compare_usage(usage, spot, chosen, timezone, alternatives)
+    return compare_usage(usage, spot, chosen, timezone, alternatives, flexible)
 
 
 def _between(usage: Usage, first: int, stop: int) -> Usage:
@@ -190,15 +197,26 @@ def _between(usage: Usage, first: int, stop: int) -> Usage:
 
 
 def compare_usage(
-    usage: Usage, spot: np.ndarray, chosen: TenantTariffs, timezone: str, alternatives: list[Tariff] | None = None
+    usage: Usage,
+    spot: np.ndarray,
+    chosen: TenantTariffs,
+    timezone: str,
+    alternatives: list[Tariff] | None = None,
+    flexible: Flexible | None = None,
 ) -> dict:
-    """The comparison on given arrays (the benchmark calls this with synthetic tenants)."""
+    """The comparison on given arrays (the benchmark calls this with synthetic tenants). With
+    flexible loads, the first dynamic offer is priced once more with them shifted ("dynamic_shifted",
+    an upper bound: luna_core.tariffs.shifting)."""
     current = chosen.imports[-1] if chosen.imports else None
     offers = alternatives if alternatives is not None else defaults.alternatives(current)
-    options = [("current", _reaching_back(chosen.priced_imports))] + [(t.kind, [_always(t)]) for t in offers]
+    options = [("current", _reaching_back(chosen.priced_imports), usage)]
+    options += [(t.kind, [_always(t)], usage) for t in offers]
+    dynamic = next((t for t in offers if t.kind == "dynamic"), None)
+    if flexible is not None and dynamic is not None and flexible.kwh.sum() > 0 and flexible.max_kw > 0:
+        options.append(("dynamic_shifted", [_always(dynamic)], shifted(usage, flexible, spot)))
     rows = []
-    for label, imports in options:
-        amounts = monthly_amounts(usage, spot, imports, chosen.exports, timezone)
+    for label, imports, priced_usage in options:
+        amounts = monthly_amounts(priced_usage, spot, imports, chosen.exports, timezone)
         rows.append(
             {
                 "option": label,
@@ -206,6 +224,7 @@ def compare_usage(
                 "kind": imports[-1].kind,
                 "total_eur": yearly_totals(amounts),
                 "unpriced_intervals": int(amounts.unpriced_slots.sum()),
+                "note": SHIFTED_NOTE if label == "dynamic_shifted" else None,
             }
         )
     base = rows[0]["total_eur"]

@@ -6,13 +6,14 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, delete, select, text, update
+from sqlalchemy import Connection, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
-from luna_core.db.schema import events, tariffs, tenant_limits
+from luna_core.db.schema import events, meters, tariffs, tenant_limits
 from luna_core.tariffs.bills import Usage
 from luna_core.tariffs.models import Tariff
 from luna_core.tariffs.pricing import Slots
+from luna_core.tariffs.shifting import Flexible
 
 # Grid flows per quarter-hour: each reading spread evenly over the quarter-hours of its meter's
 # interval (a 60-minute reading is four quarters of a quarter of it); import = load above PV,
@@ -51,6 +52,21 @@ _METER_USAGE_SQL = text(
     ) AS q
     WHERE r.tenant_id = :tenant AND r.meter_id = :meter AND r.ts >= :start - interval '45 minutes' AND r.ts < :end
       AND q >= :start AND q < :end
+    GROUP BY 1 ORDER BY 1
+    """
+)
+
+# The flexible meters' (EV chargers, heat pumps) energy per quarter-hour, spread as above.
+_FLEXIBLE_SQL = text(
+    """
+    SELECT q AT TIME ZONE 'UTC' AS ts, sum(r.kwh / (coalesce(m.interval_minutes, 15) / 15)) AS kwh
+    FROM meter_readings r
+    JOIN meters m ON m.tenant_id = r.tenant_id AND m.meter_id = r.meter_id
+    CROSS JOIN LATERAL generate_series(
+        r.ts, r.ts + make_interval(mins => coalesce(m.interval_minutes, 15) - 15), interval '15 minutes'
+    ) AS q
+    WHERE r.tenant_id = :tenant AND m.kind IN ('ev', 'heat_pump')
+      AND r.ts >= :start - interval '45 minutes' AND r.ts < :end AND q >= :start AND q < :end
     GROUP BY 1 ORDER BY 1
     """
 )
@@ -141,6 +157,19 @@ def usage(
         exports[at] = [r.export_kwh for r in rows]
         has_data[at] = True
     return Usage(slots, imports, exports, has_data)
+
+
+def flexible(connection: Connection, tenant_id: str, slots: Slots, start: datetime, end: datetime) -> Flexible:
+    kwh = np.zeros(len(slots))
+    rows = connection.execute(_FLEXIBLE_SQL, {"tenant": tenant_id, "start": start, "end": end}).all()
+    if rows:
+        kwh[np.searchsorted(slots.ts, np.array([r.ts for r in rows], dtype="datetime64[us]"))] = [r.kwh for r in rows]
+    max_kw = connection.execute(
+        select(func.coalesce(func.sum(meters.c.max_kw), 0.0)).where(
+            meters.c.tenant_id == tenant_id, meters.c.kind.in_(("ev", "heat_pump"))
+        )
+    ).scalar_one()
+    return Flexible(kwh, float(max_kw))
 
 
 def prices(
