@@ -67,3 +67,26 @@ def test_a_demand_charge_keeps_the_recommendation(engine, ev_site):
     spec = {"energy_ct_kwh": 16.0, "demand_charge_eur_kw": 8.0, **FEES}
     put(engine, ev_site, kind="fixed", valid_from=date(2026, 1, 1), **spec)
     assert _plan(engine, ev_site).recommendations[0].message_key == "playbook.ev_charging"
+
+
+def test_a_peak_warning_names_the_demand_charge(engine, ev_site):
+    import dataclasses
+
+    import numpy as np
+
+    spec = {"energy_ct_kwh": 16.0, "demand_charge_eur_kw": 8.2, **FEES}
+    put(engine, ev_site, kind="fixed", valid_from=date(2026, 1, 1), **spec)
+    with tenant_scope(engine, ev_site) as connection:
+        create_rule(
+            connection, ev_site, name="Hold 11 kW", strategy="peak_shaving", params={"contracted_kw": 11.0}, actor="t"
+        )
+        inputs = load_day(connection, ev_site, DAY)
+        rules = [r for r in list_rules(connection, ev_site, enabled_only=True) if r.strategy == "peak_shaving"]
+    forecast = np.full(len(inputs.curve), 5.0)
+    forecast[6:8] = 14.0  # 3 kW above the contracted 11 kW from 06:00 to 08:00
+    inputs = dataclasses.replace(inputs, frame=dataclasses.replace(inputs.frame, forecast_kw=forecast))
+    (warning,) = plan_day(inputs, rules).recommendations
+    assert warning.message_key == "playbook.peak_warning_charged"
+    assert warning.params["charge"] == pytest.approx(3 * 8.2)
+    text = recommendation_text(warning.message_key, warning.params, catalogue().translator("en"))
+    assert "the demand charge rises by up to €24.60" in text.reason

@@ -44,6 +44,8 @@ class DayInputs:
     profiles: dict[str, np.ndarray] = field(default_factory=dict)  # kW per slot, same day type, recent mean
     # All-in ct/kWh of a fixed tariff without demand charge: shifting saves nothing (None otherwise).
     flat_price_ct: float | None = None
+    # EUR per kW of the month's 15-minute peak on the day's import tariff (0: none).
+    demand_charge_eur_kw: float = 0.0
 
     def meters_of(self, kind: str) -> list[MeterInfo]:
         return [m for m in self.meters if m.kind == kind]
@@ -202,4 +204,16 @@ def load_day(connection: Connection, tenant_id: str, day: date) -> DayInputs:
         pv_kw=pv if pv is not None else np.full(len(curve), np.nan),
     )
     flat_ct = float(curve.eur_per_mwh[0]) / 10 if flat is not None and tariffed is not None else None
-    return DayInputs(tenant_id, timezone, zone, day, curve, frame, found, profiles, flat_price_ct=flat_ct)
+    on_day = tariff_service.tenant_tariffs(connection, tenant_id).import_on(day)
+    return DayInputs(
+        tenant_id,
+        timezone,
+        zone,
+        day,
+        curve,
+        frame,
+        found,
+        profiles,
+        flat_price_ct=flat_ct,
+        demand_charge_eur_kw=on_day.demand_charge_eur_kw if on_day else 0.0,
+    )
