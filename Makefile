@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test install services lint format bench bench-quick bench-api bench-load bench-playbook bench-i18n bench-retrieval bench-ingest-docs bench-ui ui ui-test ui-optional clean
+.PHONY: demo test install services lint format bench bench-quick bench-api bench-load bench-playbook bench-tariffs bench-i18n bench-retrieval bench-ingest-docs bench-ui ui ui-test ui-optional clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,10 @@ bench-load: install services
 ## make bench-playbook: optimised vs naive plans, 100 simulated tenants x 90 days (no database)
 bench-playbook: install
 	$(BIN)/python bench/playbook.py
+
+## make bench-tariffs: the tariff comparison, 100 synthetic tenants x 12 months of 15-minute data (no database)
+bench-tariffs: install
+	$(BIN)/python bench/tariffs.py
 
 ## make bench-i18n: recommendations rendered at read time (catalogues, Babel) vs f-strings, German and English
 bench-i18n: install

@@ -16,6 +16,7 @@ from luna_core.db.tenancy import InvalidTenantId
 from luna_core.energy.queries import QueryError
 from luna_core.ingest import IngestError
 from luna_core.knowledge.errors import ServiceUnavailable
+from luna_core.tariffs.models import TariffError
 from luna_core.tenants import TenantError
 from luna_core.users import UserError, UserExists
 
@@ -100,7 +101,7 @@ def install(app: FastAPI) -> None:
     async def conflict(request: Request, error: Exception) -> JSONResponse:
         return error_body(409, "conflict", str(error))
 
-    for bad_input in (QueryError, IngestError, TenantError, UserError, WeakPassword, InvalidTenantId):
+    for bad_input in (QueryError, IngestError, TenantError, UserError, WeakPassword, InvalidTenantId, TariffError):
 
         @app.exception_handler(bad_input)
         async def invalid(request: Request, error: Exception) -> JSONResponse:

@@ -26,6 +26,7 @@ from luna_api.routers import (
     models,
     playbook,
     search,
+    tariffs,
     tenants,
     users,
 )
@@ -97,7 +98,21 @@ def create_app(settings: Settings | None = None, retriever: Retriever | None = N
     app.add_middleware(ObservabilityMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     errors.install(app)
-    for router in (auth, tenants, users, energy, market, ingest, documents, search, models, playbook, admin, luna):
+    for router in (
+        auth,
+        tenants,
+        users,
+        energy,
+        market,
+        ingest,
+        documents,
+        search,
+        models,
+        playbook,
+        tariffs,
+        admin,
+        luna,
+    ):
         app.include_router(router.router, responses=COMMON_ERRORS)
     app.include_router(health.router)
     mount_docs(app)

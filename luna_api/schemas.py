@@ -177,6 +177,9 @@ class SeriesOut(BaseModel):
     end: datetime
     kwh: float
     cost_eur: float | None
+    cost_basis: Literal["tariff", "wholesale"] = Field(
+        "wholesale", description="'tariff': all-in from the tenant's tariff (VAT incl.); 'wholesale': day-ahead only"
+    )
     buckets: list[Bucket]
 
 
@@ -202,6 +205,9 @@ class KpisOut(BaseModel):
     self_consumption_ratio: float | None
     readings_to: datetime | None
     computed_at: datetime
+    cost_basis: Literal["tariff", "wholesale"] = Field(
+        "wholesale", description="'tariff': the month so far as billed; 'wholesale': day-ahead price x grid import"
+    )
 
 
 class PriceOut(BaseModel):
@@ -209,11 +215,17 @@ class PriceOut(BaseModel):
     ts: datetime
     eur_per_mwh: float
     resolution_minutes: int
+    all_in_ct_kwh: float | None = Field(
+        None, description="what a kWh costs the tenant in this slot on its tariff, VAT included (null: no tariff)"
+    )
 
 
 class PricesOut(BaseModel):
     zone: str
     resolution_minutes: int
+    cost_basis: Literal["tariff", "wholesale"] = Field(
+        "wholesale", description="'tariff' when all_in_ct_kwh is given (the tenant's zone and tariff)"
+    )
     prices: list[PriceOut]
     cheapest: list[PriceOut] | None = None
 

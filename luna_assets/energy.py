@@ -11,6 +11,7 @@ from luna_core.energy.kpis import compute_tenant_kpis, store_tenant_kpis
 from luna_core.energy.queries import readings_totals
 from luna_core.ingest import IngestPolicy
 from luna_core.landing import ingest_inbox
+from luna_core.tariffs.service import find_month_events
 from resources import LunaResource
 
 
@@ -86,7 +87,10 @@ class KpiConfig(Config):
     group_name="energy",
     kinds={"postgres"},
     deps=[consumption_hourly, "day_ahead_prices"],
-    description="kWh today and this month, cost in EUR at day-ahead prices, peak kW, PV self-consumption.",
+    description=(
+        "kWh today and this month, cost in EUR from the tenant's tariff (else at day-ahead prices), peak kW, "
+        "PV self-consumption; records limit breaches, negative-price hours and data gaps of the month as events."
+    ),
 )
 def tenant_kpis(context: AssetExecutionContext, config: KpiConfig, luna: LunaResource) -> MaterializeResult:
     tenant = context.partition_key
@@ -97,6 +101,7 @@ def tenant_kpis(context: AssetExecutionContext, config: KpiConfig, luna: LunaRes
             context.log.warning(f"tenant {tenant} has no readings yet; no KPIs written")
             return MaterializeResult(metadata={"as_of": "none"})
         store_tenant_kpis(connection, kpis)
+        new_events = find_month_events(connection, tenant, kpis.as_of)
     if kpis.unpriced_intervals:
         context.log.warning(f"{kpis.unpriced_intervals} intervals had no day-ahead price; cost excludes them")
     return MaterializeResult(
@@ -109,6 +114,8 @@ def tenant_kpis(context: AssetExecutionContext, config: KpiConfig, luna: LunaRes
             "peak_kw_month": _rounded(kpis.peak_kw_month, 2),
             "self_consumption_ratio": _rounded(kpis.self_consumption_ratio, 3),
             "unpriced_intervals": kpis.unpriced_intervals,
+            "cost_basis": kpis.cost_basis,
+            "new_events": new_events,
         }
     )
 

@@ -27,6 +27,7 @@ from luna_cli.common import console, settings_with_database
 from luna_cli.demo_accounts import ensure_demo_accounts
 from luna_cli.demo_documents import add_demo_documents
 from luna_cli.demo_playbook import ensure_demo_rules
+from luna_cli.demo_tariffs import ensure_demo_tariffs
 from luna_cli.materialize import REPO_ROOT, dagster_instance, materialize_everything
 from luna_core.db import migrate
 from luna_core.db.engine import app_engine, owner_engine
@@ -62,6 +63,8 @@ def run_demo(days: int, serve: bool, port: int, progress: Callable[[], Progress]
             bar.advance(task)
     tenant_ids = [s.tenant_id for s in DEMO_SITES]
     rules = ensure_demo_rules(engine, tenant_ids)
+    # Before the assets run: the KPIs and the playbook price with these tariffs.
+    ensure_demo_tariffs(engine, tenant_ids)
     _ensure_storage_key(settings)
     for added in add_demo_documents(engine, settings, tenant_ids):
         console.print(

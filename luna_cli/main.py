@@ -17,6 +17,7 @@ from luna_cli.meters import meters_app
 from luna_cli.ops import backup_command, restore_command, storage_app
 from luna_cli.playbook import playbook_app
 from luna_cli.sources import ingest_opcua, sources_app
+from luna_cli.tariffs import tariffs_app
 
 app = typer.Typer(help="Luna IEMS command line.", no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -33,6 +34,7 @@ app.command("restore")(one_line_errors(restore_command))
 app.add_typer(playbook_app, name="playbook")
 app.add_typer(sources_app, name="sources")
 app.command("ingest-opcua")(one_line_errors(ingest_opcua))
+app.add_typer(tariffs_app, name="tariffs")
 
 
 @app.callback()

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from luna_cli.demo_documents import add_demo_documents, demo_documents
 from luna_cli.demo_playbook import DEMO_RULES, ensure_demo_rules
+from luna_cli.demo_tariffs import ensure_demo_tariffs
 from luna_cli.main import app
 from luna_core.db.schema import playbook_recommendations, tenant_kpis
 from luna_core.db.tenancy import tenant_scope
@@ -86,7 +87,7 @@ def test_demo_seeds_and_materializes_everything(engine, settings, registry, monk
                 documents = store.list_documents(connection, site.tenant_id, 50, 0)
                 rules = list_rules(connection, site.tenant_id, enabled_only=True)
                 recommendations = connection.execute(select(playbook_recommendations)).all()
-            assert kpis.kwh_month > 0 and kpis.cost_month_eur is not None
+            assert kpis.kwh_month > 0 and kpis.cost_month_eur is not None and kpis.cost_basis == "tariff"
             assert len(documents) == len(demo_documents(site.tenant_id)) >= 3
             assert all(d.status == "indexed" and d.chunk_count > 0 for d in documents), documents
             assert {r.strategy for r in rules} == {strategy for _, strategy, _ in DEMO_RULES[site.tenant_id]}
@@ -94,6 +95,7 @@ def test_demo_seeds_and_materializes_everything(engine, settings, registry, monk
         # A second demo run adds nothing: the rules exist, the documents are recognised by their SHA-256.
         tenant_ids = [s.tenant_id for s in DEMO_SITES]
         assert ensure_demo_rules(engine, tenant_ids) == dict.fromkeys(tenant_ids, 0)
+        assert ensure_demo_tariffs(engine, tenant_ids) == dict.fromkeys(tenant_ids, False)
         again = add_demo_documents(engine, get_settings(), tenant_ids)
         assert all(a.added == 0 and a.already_there == len(demo_documents(a.tenant_id)) for a in again)
         assert (tmp_path / "storage_key").read_text() == key

@@ -88,7 +88,8 @@ def aggregate(
     meter_id: str | None = None,
     compare: Literal["previous_period", "previous_year"] | None = None,
 ) -> Response:
-    """kWh and cost in EUR per bucket (tenant-local time), optionally next to the previous period or year."""
+    """kWh and cost in EUR per bucket (tenant-local time), optionally next to the previous period or year;
+    ``cost_basis`` says whether the euros come from the tenant's tariff or the wholesale price alone."""
     current = queries.aggregate(ctx.db, ctx.tenant_id, bucket, start, end, meter_id)
     previous = None
     if compare:
@@ -116,6 +117,7 @@ def _series(series: queries.Series) -> dict:
         "end": series.end,
         "kwh": series.kwh,
         "cost_eur": series.cost_eur,
+        "cost_basis": series.cost_basis,
         "buckets": series.buckets,
     }
 

@@ -306,6 +306,8 @@ tenant_kpis = Table(
     Column("readings_from", DateTime(timezone=True)),
     Column("readings_to", DateTime(timezone=True)),
     Column("computed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # 'tariff' or 'wholesale' (no tariff set: the day-ahead price alone), from 0015.
+    Column("cost_basis", Text, nullable=False, server_default="wholesale"),
 )
 
 asset_watermarks = Table(
@@ -540,6 +542,34 @@ chunk_embeddings = Table(
     _now(),
 )
 
+tariffs = Table(
+    "tariffs",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    _tenant_fk(),
+    Column("direction", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date),
+    Column("spec", JSONB, nullable=False),
+    Column("created_by", Text),
+    _now(),
+    CheckConstraint("direction IN ('import', 'export')", name="tariffs_direction"),
+    CheckConstraint("kind IN ('fixed', 'dynamic', 'time_of_use', 'feed_in')", name="tariffs_kind"),
+    CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="tariffs_valid_range"),
+    UniqueConstraint("tenant_id", "direction", "valid_from", name="tariffs_version"),
+)
+
+tenant_limits = Table(
+    "tenant_limits",
+    metadata,
+    _tenant_fk(primary_key=True),
+    Column("contracted_kw", Float, nullable=False),
+    Column("updated_by", Text),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("contracted_kw > 0", name="tenant_limits_positive"),
+)
+
 # Tables whose rows belong to one tenant: each gets tenant_id NOT NULL and an RLS policy.
 TENANT_TABLES = (
     "users",
@@ -570,6 +600,8 @@ TENANT_TABLES = (
     "documents",
     "document_chunks",
     "chunk_embeddings",
+    "tariffs",
+    "tenant_limits",
 )
 # Platform tables: shared reference data, no tenant column.
 PLATFORM_TABLES = ("tenants", "market_prices", "login_failures")
@@ -580,6 +612,8 @@ Index("ingest_batches_tenant_sha", ingest_batches.c.tenant_id, ingest_batches.c.
 Index("readings_quarantine_tenant_received", readings_quarantine.c.tenant_id, readings_quarantine.c.received_at)
 Index("readings_quarantine_batch", readings_quarantine.c.batch_id)
 Index("events_tenant_ts", events.c.tenant_id, events.c.ts)
+# A breach, negative-price hour or data gap is one row however often it is found (0015).
+Index("events_once", events.c.tenant_id, events.c.kind, events.c.ts, func.coalesce(events.c.meter_id, ""), unique=True)
 Index("labels_tenant_range", labels.c.tenant_id, labels.c.ts_from)
 Index("requests_pending", requests.c.status, requests.c.created_at, postgresql_where=requests.c.status == "pending")
 Index("audit_log_tenant_ts", audit_log.c.tenant_id, audit_log.c.ts)

@@ -6,8 +6,10 @@ Definitions (also in the README):
 - load: what the site consumed = consumption + ev + heat_pump meters (sub-meters are separate loads;
   ``energy.site`` defines it);
 - grid import per interval = max(load - pv, 0); self-consumed PV = min(load, pv);
-- cost = grid import x the mean day-ahead price of the interval's quarter-hours (each the
-  15-minute price, else its hour's: ``market.pricing``), EUR;
+- cost without a tariff (``cost_basis`` "wholesale") = grid import x the mean day-ahead price of the
+  interval's quarter-hours (each the 15-minute price, else its hour's: ``market.pricing``), EUR; with one ("tariff"):
+  today = grid import at the all-in price (VAT included) minus the feed-in credit, the month = the
+  month-so-far bill total (luna_core.tariffs: base fee pro rata, demand charge, VAT, credit);
 - peak kW = the month's highest interval grid import x 60 / interval minutes;
 - self-consumption ratio = self-consumed PV / PV generation (only where a PV meter exists).
 """
@@ -15,7 +17,7 @@ Definitions (also in the README):
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select, text
@@ -24,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert
 from luna_core.db.schema import tenant_kpis
 from luna_core.energy.site import site_load_sql
 from luna_core.market.pricing import PRICE_EUR_PER_MWH, price_joins
+from luna_core.tariffs import service as tariff_service
 from luna_core.tenants import get_tenant
 
 _KPI_SQL = text(
@@ -102,6 +105,7 @@ class TenantKpis:
     readings_to: datetime | None
     unpriced_intervals: int = 0
     intervals: int = 0
+    cost_basis: str = "wholesale"
 
 
 def compute_tenant_kpis(connection: Connection, tenant_id: str, as_of: date | None = None) -> TenantKpis | None:
@@ -120,7 +124,7 @@ def compute_tenant_kpis(connection: Connection, tenant_id: str, as_of: date | No
         return None
     has_pv = connection.execute(_HAS_PV_SQL, {"tenant": tenant_id}).scalar_one()
     pv = row.pv_kwh_month if has_pv else None
-    return TenantKpis(
+    kpis = TenantKpis(
         tenant_id=tenant_id,
         as_of=as_of,
         kwh_today=row.kwh_today,
@@ -136,6 +140,21 @@ def compute_tenant_kpis(connection: Connection, tenant_id: str, as_of: date | No
         unpriced_intervals=row.unpriced_intervals,
         intervals=row.intervals,
     )
+    return _with_tariff(connection, kpis, tz)
+
+
+def _with_tariff(connection: Connection, kpis: TenantKpis, tz: str) -> TenantKpis:
+    """The euros from the tenant's tariff when it has one (the wholesale figures stay otherwise)."""
+    day_start = tariff_service.local_midnight(kpis.as_of, tz)
+    day_end = tariff_service.local_midnight(kpis.as_of + timedelta(days=1), tz)
+    today = tariff_service.slot_costs(connection, kpis.tenant_id, day_start, day_end)
+    if today is None:
+        return kpis
+    month = tariff_service.month_bill(connection, kpis.tenant_id, f"{kpis.as_of:%Y-%m}", day_end)
+    kpis.cost_today_eur = round(float(today[1].sum()), 2)
+    kpis.cost_month_eur = month["so_far"]["total_eur"]
+    kpis.cost_basis = "tariff"
+    return kpis
 
 
 def store_tenant_kpis(connection: Connection, kpis: TenantKpis) -> None:

@@ -2,8 +2,10 @@
 
 Buckets are cut in the tenant's local time (a day across a DST change has 23 or 25 hours);
 ``kwh`` is the selected meter's energy, or without a meter the site load
-(consumption + ev + heat_pump); ``cost_eur`` values that energy at the day-ahead price of each
-quarter-hour (the 15-minute price, else the hour's).
+(consumption + ev + heat_pump); ``cost_eur`` is money from the tenant's tariff where it has one
+(``cost_basis`` "tariff": the site's grid import at the all-in price, VAT included, minus its feed-in
+credit; a meter's energy at the all-in price), else that energy at the day-ahead price of each
+quarter-hour (the 15-minute price, else the hour's; ``cost_basis`` "wholesale").
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import Connection, select, text
 from luna_core.db.schema import meter_readings, meters
 from luna_core.energy.site import site_load_sql
 from luna_core.market.pricing import PRICE_EUR_PER_MWH, price_joins
+from luna_core.tariffs.service import cost_per_bucket
 
 BUCKETS = {"15min": None, "hour": "hour", "day": "day", "week": "week", "month": "month"}
 # Largest window per bucket, so one request cannot ask for millions of rows.
@@ -67,6 +70,7 @@ class Series:
     start: datetime
     end: datetime
     buckets: list[dict[str, Any]]
+    cost_basis: str = "wholesale"
 
     @cached_property
     def kwh(self) -> float:
@@ -104,7 +108,12 @@ def aggregate(
         {"start": start_, "kwh": kwh, "cost_eur": cost, "intervals": intervals, "unpriced_intervals": unpriced}
         for start_, kwh, cost, intervals, unpriced in result.tuples().all()
     ]
-    return Series(start, end, buckets)
+    tariff_costs = cost_per_bucket(connection, tenant_id, start, end, [b["start"] for b in buckets], meter_id)
+    if tariff_costs is None:
+        return Series(start, end, buckets)
+    for found, eur in zip(buckets, tariff_costs, strict=True):
+        found["cost_eur"] = eur
+    return Series(start, end, buckets, cost_basis="tariff")
 
 
 def comparison_window(start: datetime, end: datetime, compare: str) -> tuple[datetime, datetime]:

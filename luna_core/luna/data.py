@@ -148,15 +148,17 @@ def _consumption(connection: Connection, tenant: TenantInfo, w: _Window, languag
     ]
     cost_clause = ""
     if cost is not None:
+        # Says which money it is: the tenant's tariff, or the wholesale price alone (no tariff set).
+        on = "_tariff" if series.cost_basis == "tariff" else ""
         items.append(
             DataItem(
-                phrase(language, "labels.cost", period=w.period),
+                phrase(language, f"labels.cost{on}", period=w.period),
                 cost,
                 "EUR",
-                phrase(language, "sources.cost", range=w.range, zone=tenant.zone),
+                phrase(language, f"sources.cost{on}", range=w.range, zone=tenant.zone),
             )
         )
-        cost_clause = phrase(language, "data.consumption_cost", cost=fmt.number(cost, language, 2))
+        cost_clause = phrase(language, f"data.consumption_cost{on}", cost=fmt.number(cost, language, 2))
     text = phrase(
         language,
         "data.consumption",

@@ -16,6 +16,7 @@ from luna_core.energy.site import is_load
 from luna_core.forecasting.store import site_load
 from luna_core.playbook.conditions import DayFrame
 from luna_core.playbook.optimizer import PriceCurve
+from luna_core.tariffs import service as tariff_service
 from luna_core.tenants import get_tenant
 
 PROFILE_DAYS = 28
@@ -43,6 +44,10 @@ class DayInputs:
     frame: DayFrame
     meters: list[MeterInfo]
     profiles: dict[str, np.ndarray] = field(default_factory=dict)  # kW per slot, same day type, recent mean
+    # All-in ct/kWh of a fixed tariff without demand charge: shifting saves nothing (None otherwise).
+    flat_price_ct: float | None = None
+    # EUR per kW of the month's 15-minute peak on the day's import tariff (0: none).
+    demand_charge_eur_kw: float = 0.0
 
     def meters_of(self, kind: str) -> list[MeterInfo]:
         return [m for m in self.meters if m.kind == kind]
@@ -139,6 +144,13 @@ def load_day(connection: Connection, tenant_id: str, day: date) -> DayInputs:
     tenant = get_tenant(connection, tenant_id)
     zone, timezone = tenant.zone, tenant.timezone
     curve = day_curve(connection, zone, day, timezone)
+    day_ahead = curve.eur_per_mwh
+    # With a tariff, plans are costed in what the tenant pays (all-in, VAT included); conditions and
+    # alerts keep reading the day-ahead price (frame.price).
+    tariffed = tariff_service.tariff_curve(connection, tenant_id, curve.starts, curve.eur_per_mwh)
+    if tariffed is not None and np.all(np.isfinite(tariffed)):
+        curve = PriceCurve(curve.starts, tariffed, hours=curve.hours)
+    flat = tariff_service.flat_tariff(connection, tenant_id, day)
     start, end = day_bounds(day, timezone)
     found = [
         MeterInfo(r.meter_id, r.kind, r.max_kw)
@@ -177,9 +189,22 @@ def load_day(connection: Connection, tenant_id: str, day: date) -> DayInputs:
     frame = DayFrame(
         starts=curve.starts,
         local_hour=np.array([s.astimezone(zone_info).hour for s in curve.starts], dtype=float),
-        price=curve.eur_per_mwh,
+        price=day_ahead,
         forecast_kw=forecast,
         consumption_kw=measured,
         pv_kw=pv if pv is not None else np.full(len(curve), np.nan),
     )
-    return DayInputs(tenant_id, timezone, zone, day, curve, frame, found, profiles)
+    flat_ct = float(curve.eur_per_mwh[0]) / 10 if flat is not None and tariffed is not None else None
+    on_day = tariff_service.tenant_tariffs(connection, tenant_id).import_on(day)
+    return DayInputs(
+        tenant_id,
+        timezone,
+        zone,
+        day,
+        curve,
+        frame,
+        found,
+        profiles,
+        flat_price_ct=flat_ct,
+        demand_charge_eur_kw=on_day.demand_charge_eur_kw if on_day else 0.0,
+    )

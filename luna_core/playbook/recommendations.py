@@ -133,7 +133,23 @@ def plan_day(inputs: DayInputs, rules: list[Rule]) -> DayPlan:
         except (ValueError, KeyError) as error:
             # A stored rule that no longer fits the tenant (a removed meter...) must not stop the others.
             result.notes.append(f"rule {rule.id} ({rule.name}): {error}")
+    if inputs.flat_price_ct is not None:
+        _on_a_flat_tariff(inputs.flat_price_ct, result)
     return result
+
+
+SHIFTING = ("playbook.ev_charging", "playbook.heat_pump_preheat", "playbook.battery_arbitrage")
+
+
+def _on_a_flat_tariff(price_ct: float, result: DayPlan) -> None:
+    """Every kWh costs the same on a fixed tariff without demand charge: a shift saves nothing, and the
+    recommendation says so instead of a day-ahead saving the customer never sees."""
+    for i, found in enumerate(result.recommendations):
+        if found.message_key in SHIFTING:
+            message = Message("playbook.flat_tariff", device=found.params.get("device", ""), price=price_ct)
+            result.recommendations[i] = Recommendation(
+                found.rule_id, found.strategy, message.key, message.params, 0.0, found.starts_at, found.ends_at
+            )
 
 
 def _devices(inputs: DayInputs, kind: str, meter_id: str | None) -> list[MeterInfo]:
@@ -185,7 +201,7 @@ def _ev(inputs, rule, surplus, feed_in, planned, result) -> None:
         active = plan.optimised_kw > 1e-3
         spans = ", ".join(_span(inputs, a, b) for a, b in windows(active)[:3])
         naive_active = plan.baseline_kw > 1e-3
-        prices = inputs.curve.eur_per_mwh
+        prices = inputs.frame.price  # the day-ahead price, as the message says
         result.recommendations.append(
             _recommendation(
                 rule,
@@ -240,7 +256,7 @@ def _heat_pump(inputs, rule, surplus, feed_in, planned, result) -> None:
             continue
         planned.add(meter.meter_id)
         result.plans.append(DevicePlan(rule.id, plan))
-        prices = inputs.curve.eur_per_mwh
+        prices = inputs.frame.price  # the day-ahead price, as the message says
         expensive = prices >= np.percentile(prices, params.expensive_percentile)
         more = plan.optimised_kw > plan.baseline_kw + 0.05
         runs = windows(more)
@@ -320,17 +336,21 @@ def _peak(inputs, rule, result) -> None:
     load = inputs.frame.forecast_kw
     for first, last in _condition_windows(inputs, rule):
         peak = float(np.nanmax(load[first:last]))
+        excess = peak - params.contracted_kw
+        # With a demand charge the warning names its price: each kW of the month's peak is billed.
+        charged = {"charge": excess * inputs.demand_charge_eur_kw} if inputs.demand_charge_eur_kw else {}
         result.recommendations.append(
             _recommendation(
                 rule,
-                "peak_warning",
+                "peak_warning_charged" if charged else "peak_warning",
                 None,
                 inputs.slot_start(first),
                 inputs.slot_start(last),
                 contracted=params.contracted_kw,
                 span=_span(inputs, first, last),
                 peak=peak,
-                excess=peak - params.contracted_kw,
+                excess=excess,
+                **charged,
             )
         )
 
@@ -355,7 +375,7 @@ def _pv(inputs, rule, result) -> None:
 
 def _negative(inputs, rule, result) -> None:
     params: NegativePriceParams = typed_params(rule.strategy, rule.params)
-    prices = inputs.curve.eur_per_mwh
+    prices = inputs.frame.price  # the day-ahead price, as the message says
     for first, last in _condition_windows(inputs, rule):
         low = float(prices[first:last].min())
         result.recommendations.append(
