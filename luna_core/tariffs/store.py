@@ -10,6 +10,7 @@ from sqlalchemy import Connection, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from luna_core.db.schema import events, meters, tariffs, tenant_limits
+from luna_core.energy.site import site_load_sql
 from luna_core.tariffs.bills import Usage
 from luna_core.tariffs.models import Tariff
 from luna_core.tariffs.pricing import Slots
@@ -19,11 +20,11 @@ from luna_core.tariffs.shifting import Flexible
 # interval (a 60-minute reading is four quarters of a quarter of it); import = load above PV,
 # export = PV above load, as the bidirectional meter at the grid connection counts them.
 _USAGE_SQL = text(
-    """
+    f"""
     WITH flows AS (
         SELECT q AS ts,
                sum(r.kwh / (coalesce(m.interval_minutes, 15) / 15))
-                   FILTER (WHERE m.kind IN ('consumption', 'ev', 'heat_pump')) AS load_kwh,
+                   FILTER (WHERE {site_load_sql()}) AS load_kwh,
                sum(r.kwh / (coalesce(m.interval_minutes, 15) / 15)) FILTER (WHERE m.kind = 'pv') AS pv_kwh
         FROM meter_readings r
         JOIN meters m ON m.tenant_id = r.tenant_id AND m.meter_id = r.meter_id
