@@ -108,6 +108,8 @@ export const de: Record<Key, string> = {
   "prices.min": "Min",
   "prices.max": "Max",
   "prices.avg": "Durchschnitt",
+  "prices.allIn": "Sie zahlen {price} ct/kWh (inkl. Netzentgelt, Umlagen, MwSt.)",
+  "prices.wholesaleOnly": "Börsenpreis: für Ihr Konto ist kein Tarif hinterlegt",
   "prices.now": "Jetzt",
   "prices.cheapest": "Günstigste Zeitfenster",
   "prices.cheapestHint": "Die günstigsten Stunden für eine flexible Last in den nächsten 48 Stunden.",

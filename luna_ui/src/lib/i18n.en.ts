@@ -106,6 +106,8 @@ export const en = {
   "prices.min": "Min",
   "prices.max": "Max",
   "prices.avg": "Average",
+  "prices.allIn": "You pay {price} ct/kWh (all-in: grid fees, levies, VAT)",
+  "prices.wholesaleOnly": "Wholesale price: no tariff stored for your account",
   "prices.now": "Now",
   "prices.cheapest": "Cheapest window finder",
   "prices.cheapestHint": "The cheapest slots for a flexible load in the next 48 hours.",

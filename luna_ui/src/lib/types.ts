@@ -64,11 +64,14 @@ export interface Price {
   ts: string;
   eur_per_mwh: number;
   resolution_minutes: number;
+  /** What a kWh costs the tenant in this slot on its tariff, VAT included; null without a tariff. */
+  all_in_ct_kwh?: number | null;
 }
 
 export interface Prices {
   zone: string;
   resolution_minutes: number;
+  cost_basis?: "tariff" | "wholesale";
   prices: Price[];
   cheapest: Price[] | null;
 }

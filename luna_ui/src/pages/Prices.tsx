@@ -132,7 +132,15 @@ export default function PricesPage() {
     setAsked(Math.min(48, Math.max(1, slots)));
   }
 
-  const fmtPrice = (v: number | undefined) => (v === undefined ? "–" : fmtNumber(v, locale, 2));
+  const fmtPrice = (v: number | undefined) => (v === undefined ? "–" : `${fmtNumber(v, locale, 2)} €/MWh`);
+  // What a kWh costs this tenant now on its own tariff (fees, levies, VAT included), when it has one.
+  const allIn = todayView.current?.all_in_ct_kwh;
+  const allInHint =
+    allIn !== null && allIn !== undefined ? (
+      <span data-testid="price-now-all-in">{t("prices.allIn", { price: fmtNumber(allIn, locale, 1) })}</span>
+    ) : twoDays.data?.cost_basis === "wholesale" ? (
+      t("prices.wholesaleOnly")
+    ) : undefined;
 
   return (
     <div className="flex flex-col gap-6">
@@ -142,7 +150,7 @@ export default function PricesPage() {
         {() => (
           <>
             <div className="grid grid-cols-2 gap-4 lg:grid-cols-4">
-              <Stat label={t("prices.now")} value={fmtPrice(todayView.current?.eur_per_mwh)} testId="price-now" />
+              <Stat label={t("prices.now")} value={fmtPrice(todayView.current?.eur_per_mwh)} hint={allInHint} testId="price-now" />
               <Stat label={t("prices.min")} value={fmtPrice(todayView.stats?.min)} tone="good" />
               <Stat label={t("prices.avg")} value={fmtPrice(todayView.stats?.avg)} />
               <Stat label={t("prices.max")} value={fmtPrice(todayView.stats?.max)} tone="bad" />
