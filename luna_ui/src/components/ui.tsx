@@ -168,12 +168,19 @@ export function Spinner({ label }: { label?: string }) {
   );
 }
 
+const ERROR_CODES = ["forbidden", "not_found", "conflict", "too_many_requests", "unavailable", "payload_too_large", "unauthorized", "invalid_request"] as const;
+type ErrorCode = (typeof ERROR_CODES)[number];
+
 export function ErrorNote({ error, onRetry }: { error: Error; onRetry?: () => void }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
+  // The server explains in English; the reader gets what the code means in their language first.
+  const code = error instanceof ApiError && (ERROR_CODES as readonly string[]).includes(error.code) ? (error.code as ErrorCode) : null;
+  const headline = code && lang !== "en" ? t(`error.${code}`) : null;
   return (
-    <div role="alert" className="rounded-lg border border-bad/40 bg-bad/10 p-3 text-sm">
+    <div role="alert" className="rounded-lg border border-bad/40 bg-bad/10 p-3 text-sm" data-error-code={code ?? undefined}>
       <div className="font-medium text-bad">{t("common.error")}</div>
-      <div className="mt-1 text-muted">{error.message}</div>
+      {headline && <div className="mt-1" data-testid="error-headline">{headline}</div>}
+      <div className={headline ? "mt-1 text-xs text-muted" : "mt-1 text-muted"} lang={headline ? "en" : undefined}>{error.message}</div>
       {onRetry && (
         <Button className="mt-2" onClick={onRetry}>
           {t("common.retry")}
