@@ -45,7 +45,7 @@ def test_every_read_route_writes_one_audit_row(api, api_user, engine, tenant_fac
         "session_id": asked.json()["session_id"],
         "document_id": document.json()["id"],
     }
-    window = {"start": T0.isoformat(), "end": (T0 + timedelta(days=1)).isoformat()}
+    window = {"start": T0.isoformat(), "end": (T0 + timedelta(days=1)).isoformat(), "month": T0.strftime("%Y-%m")}
     spec = api.get("/openapi.json").json()
     checked = []
     for path, operations in spec["paths"].items():
