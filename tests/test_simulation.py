@@ -534,6 +534,39 @@ def test_mqtt_publisher_continues_the_simulated_history():
         assert row["kwh"].item() == payload["kwh"]
 
 
+@pytest.mark.skipif(not _broker_up(), reason="no MQTT broker at 127.0.0.1:1883")
+def test_a_live_publisher_sends_a_quarter_as_soon_as_it_completes():
+    """At real speed the publisher's clock starts at its start instant, not at the quarter before it:
+    started 2 s before a quarter ends, it sends that quarter about 2 s later (started from the floor,
+    it waited a whole quarter hour: live readings arrived up to 15 minutes late)."""
+    import threading
+
+    from luna_core.simulation.timegrid import floor_quarter
+    from sim.mqtt_publisher import publish_live
+
+    quarter_end = floor_quarter(datetime.now(UTC)) - timedelta(hours=1)
+    sent: list[int] = []
+    worker = threading.Thread(
+        target=lambda: sent.append(
+            publish_live(
+                "127.0.0.1",
+                1883,
+                [OFFICE],
+                seed=42,
+                interval_s=0.5,
+                speedup=1,
+                stop_after=2,
+                start=quarter_end - timedelta(seconds=2),
+            )
+        ),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "the completed quarter was not sent within a minute of its end"
+    assert sent == [2 * len(OFFICE.meters)]
+
+
 # --- speed -------------------------------------------------------------------------------
 
 
