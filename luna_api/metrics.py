@@ -136,6 +136,11 @@ class LunaCollector(Collector):
             except RuntimeError:  # no database configured at all
                 self._dagster = None
 
+    def expire(self) -> None:
+        """The next scrape reads the figures again instead of the ``ttl`` cache (tests that just wrote some)."""
+        with self._lock:
+            self._cache = None
+
     def describe(self) -> Iterable[Metric]:
         # Names only, so the registry knows them before the first scrape.
         return list(_families().values())

@@ -59,7 +59,7 @@ def test_a_modified_row_shows_on_metrics_after_the_background_check(api_settings
         with TestClient(create_app(settings)) as client:
             _samples(client)  # the first scrape starts the thread (if no earlier one did)
             _wait_for_state(WATCH, after=tampered_at)
-            COLLECTOR._cache = None  # the next scrape reads the new result, not the 10 s cache
+            COLLECTOR.expire()  # the next scrape reads the new result, not the 10 s cache
             samples = _samples(client)
     finally:
         create_app(api_settings)

@@ -265,7 +265,8 @@ def test_partitions_are_made_for_months_with_data_only(engine, tenant_factory):
                     "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
                     "WHERE i.inhparent = 'meter_readings'::regclass AND c.relname BETWEEN :a AND :b"
                 ),
-                {"a": "meter_readings_y2019m01", "b": "meter_readings_y2025m12"},
+                # 2019 only: other tests of the session write readings in recent months.
+                {"a": "meter_readings_y2019m01", "b": "meter_readings_y2019m12"},
             ).scalars()
         )
     assert partitions == {"meter_readings_y2019m03"}

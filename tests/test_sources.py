@@ -10,6 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
+from luna_api.metrics import COLLECTOR
 from luna_cli.main import app
 from luna_core.db.tenancy import tenant_scope
 from luna_core.ingest import ingest_records
@@ -75,6 +76,7 @@ def test_admin_status_lists_sources_and_metrics_export_them(api, api_user, engin
     assert {"file", "http", "mqtt"} <= set(sources) and any(s["kind"] == "price" for s in body["sources"])
     assert sources["http"]["last_read"] is not None and sources["http"]["target"] is None  # tenant admin
     assert sources["mqtt"]["last_read"] is None
+    COLLECTOR.expire()  # figures read now, not an earlier test's scrape from the 10 s cache
     text = api.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
     samples = {(s.name, s.labels.get("source")) for f in text_string_to_metric_families(text) for s in f.samples}
     assert ("luna_source_errors_last_day", "http") in samples

@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -171,6 +172,17 @@ async def _read(config: OpcUaConfig) -> tuple[list[Counter], dict[str, float | s
             log.debug("OPC-UA disconnect from %s failed", config.endpoint)
 
 
+def _run_to_completion(coroutine: Any) -> Any:
+    """``asyncio.run`` from synchronous code, also where this thread already runs an event loop (a
+    caller inside async code, or Playwright's in a test session): then on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="luna-opcua") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 class OpcUaPoller:
     def __init__(self, engine: Engine, config: OpcUaConfig) -> None:
         self.engine, self.config = engine, config
@@ -183,7 +195,7 @@ class OpcUaPoller:
         ``dry_run`` stores nothing and keeps the state (``luna sources dry-run opcua``)."""
         boundary = align((now or datetime.now(UTC)).astimezone(UTC), self.config.interval)
         try:
-            counters, values = asyncio.run(_read(self.config))
+            counters, values = _run_to_completion(_read(self.config))
         except OpcUaError:
             self.errors += 1
             raise
