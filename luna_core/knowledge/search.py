@@ -58,6 +58,8 @@ class SearchHit:
     snippet: str
     score: float
     language: str
+    highlights: tuple[tuple[int, int], ...] = ()
+    """(start, end) character offsets in ``snippet`` of the words the query shares (by stem)."""
 
 
 # Okapi BM25 over the chunks of one tenant and language, from the stored tsvector (stemmed per the
@@ -175,6 +177,7 @@ def hybrid_search(
         row = details.get(chunk)
         if row is None:  # deleted since it was indexed: the record decides
             continue
+        excerpt = snippet(row.text, query)
         hits.append(
             SearchHit(
                 chunk_id=str(row.id),
@@ -183,9 +186,10 @@ def hybrid_search(
                 page=row.page,
                 heading=row.heading,
                 text=row.text,
-                snippet=snippet(row.text, query),
+                snippet=excerpt,
                 score=round(float(score), 6),
                 language=row.language,
+                highlights=highlights(excerpt, query),
             )
         )
         if len(hits) == k:
@@ -284,3 +288,10 @@ def snippet(passage: str, query: str, length: int = SNIPPET_CHARS) -> str:
     if len(picked) > length:
         picked = picked[: length - 1].rsplit(" ", 1)[0] + "…"
     return picked
+
+
+def highlights(excerpt: str, query: str) -> tuple[tuple[int, int], ...]:
+    """Where ``excerpt`` holds the query's words (same 5-letter stem, 3 letters or more): offsets a
+    client marks up itself, so no markup is ever mixed into the passage's text."""
+    stems = {word[:5].lower() for word in _WORD.findall(query)}
+    return tuple((m.start(), m.end()) for m in _WORD.finditer(excerpt) if m.group()[:5].lower() in stems)
