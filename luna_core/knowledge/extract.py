@@ -202,6 +202,11 @@ def _xhtml_blocks(body: ET.Element, paged: bool) -> list[Block]:
                 text = _squash(_all_text(child))
                 if text:
                     blocks.append(Block(text, page, _HEADINGS[tag]))
+            elif tag == "tr":  # a table row is one block, read as a sentence (a quote quotes it whole)
+                cells = [_squash(_all_text(cell)) for cell in child if _local(cell.tag) in ("td", "th")]
+                row = _row_sentence([cell for cell in cells if cell])
+                if row:
+                    blocks.append(Block(row, page))
             elif tag in _TEXT_TAGS:
                 blocks.extend(paragraph(_all_text(child)))
             else:
@@ -280,7 +285,11 @@ def _table_row(line: str) -> str | None:
         return None
     if _MD_TABLE_RULE.fullmatch(line):
         return ""
-    cells = [cell.strip() for cell in line.strip("|").split("|") if cell.strip()]
+    return _row_sentence([cell.strip() for cell in line.strip("|").split("|") if cell.strip()])
+
+
+def _row_sentence(cells: list[str]) -> str:
+    """Table cells as one sentence, "first: second, third."; "" for a row without text."""
     if not cells:
         return ""
     sentence = f"{cells[0]}: {', '.join(cells[1:])}" if len(cells) > 1 else cells[0]

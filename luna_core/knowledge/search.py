@@ -5,7 +5,7 @@ score mixing on one fixed candidate pool.
 Every candidate's score is its dense cosine, plus ``CROSS_LANGUAGE_BOOST`` for passages in the
 other language (e5 scores a same-language pair a few hundredths above an equally relevant
 cross-language pair), plus ``LEXICAL_WEIGHT`` times its BM25 coverage: the BM25 score divided by
-the most the question's lexemes could score, so in [0, 1] and comparable across queries. Why not
+the most all of the question's lexemes could score, so in [0, 1] and comparable across queries. Why not
 plain reciprocal-rank fusion: the lexical list can only hold passages in the question's language,
 so RRF lifts same-language passages that share a word with the question above the right passage
 in the other language; measured in docs/benchmarks.md (bench/retrieval_quality.py).
@@ -66,8 +66,10 @@ class SearchHit:
 # chunk's language, stop words gone). A chunk holds a query lexeme exactly when it matches that
 # lexeme, and every such chunk matches the OR of them, so the document frequencies counted over the
 # matches are exact; chunk length is the chunker's token count (only its ratio to the mean counts).
-# ``coverage`` divides by the most the query's known lexemes could score, so it lies in [0, 1] and
-# means the same for every query (no normalisation by the best hit of the moment).
+# ``coverage`` divides by the most the query's lexemes could score (one the tenant never wrote counts
+# with the idf of a lexeme in no chunk), so it lies in [0, 1] and means the same for every query: a
+# question whose only known word is a common one gets little, and there is no normalisation by the
+# best hit of the moment.
 _LEXICAL_SQL = text(
     """
     WITH q AS (
@@ -94,8 +96,11 @@ _LEXICAL_SQL = text(
         FROM matched m JOIN idf USING (lexeme), corpus
         GROUP BY m.id
     )
-    SELECT scored.id, scored.bm25, scored.bm25 / (SELECT sum(idf) * (:k1 + 1) FROM idf) AS coverage
-    FROM scored
+    SELECT scored.id, scored.bm25,
+           scored.bm25 / ((SELECT sum(idf) FROM idf)
+                          + (cardinality(q.lexemes) - (SELECT count(*) FROM idf)) * ln(1 + (corpus.n + 0.5) / 0.5))
+                        / (:k1 + 1) AS coverage
+    FROM scored, q, corpus
     ORDER BY scored.bm25 DESC, scored.id
     LIMIT :limit
     """
