@@ -39,7 +39,8 @@ def test_html_navigation_headers_contents_and_breadcrumbs_are_dropped_and_footno
     <ol class="breadcrumb"><li>Start</li><li>Handbuch</li></ol>
     <div class="toc"><p>Inhaltsverzeichnis</p><dl><dt>1. Fehlercodes</dt><dt>2. Speicher</dt></dl></div>
     <main><article><header><h1>Fehlercodes</h1></header>
-    <p>{BODY_DE}<sup><a href="#ftn1">[1]</a></sup></p></article></main>
+    <p>{BODY_DE}<sup>[<a id="ref1" href="#ftn1" class="footnote">1</a>]</sup> Danach prüft er die Isolation
+    erneut.</p></article></main>
     <aside>Werbung für das Premium-Abo</aside>
     <div class="footnotes"><div id="ftn1" class="footnote"><p>[1] See the English installation guide,
     section seven, for the insulation measurement procedure.</p></div></div>
@@ -64,6 +65,8 @@ def test_html_navigation_headers_contents_and_breadcrumbs_are_dropped_and_footno
     section = next(c for c in chunks if "E23" in c.text)
     footnotes = next(c for c in chunks if "insulation measurement" in c.text)
     assert section is not footnotes and "insulation" not in section.text
+    # The reference in the text (DocBook's <a class="footnote">) is no block: the paragraph stays whole.
+    assert "Danach prüft er" in section.text and section.heading == "Fehlercodes"
     assert (section.language, footnotes.language) == ("de", "en")
     assert footnotes.heading == "Fußnoten"
 
@@ -123,3 +126,14 @@ def test_what_counts_as_furniture():
     assert furniture.repeated_edge_lines(pages) == {"manual v#", "page #"}
     # Two pages are not enough to tell a running header from a repeated line.
     assert furniture.repeated_edge_lines(pages[:2]) == set()
+
+
+def test_a_page_in_latin_1_that_declares_it_keeps_its_umlauts(tika):
+    page = (
+        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1"></head><body>'
+        "<nav>Menü</nav><h1>Größe</h1><p>Die Wärmepumpe läuft günstig, wenn der Börsenpreis fällt.</p></body></html>"
+    ).encode("latin-1")
+    chunks = _chunks(extract.extract(tika, page, "html", "seite.html"))
+    assert [(c.heading, c.text) for c in chunks] == [
+        ("Größe", "Die Wärmepumpe läuft günstig, wenn der Börsenpreis fällt.")
+    ]

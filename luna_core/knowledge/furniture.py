@@ -26,7 +26,10 @@ _FURNITURE_NAME = re.compile(
     r"|sidebar\w*|site-?(header|footer)|page-?(header|footer)|header|footer|masthead|skip-?\w*|cookie\w*)$",
     re.IGNORECASE,
 )
-_FOOTNOTE_NAME = re.compile(r"^(footnotes?|endnotes?|doc-(foot|end)notes?)$", re.IGNORECASE)
+_FOOTNOTE_NAME = re.compile(r"^(footnotes|endnotes|doc-(foot|end)notes)$", re.IGNORECASE)
+"""The block holding a page's notes; a single note's reference in the text (DocBook's ``<a
+class="footnote">``) is no block and stays where it is."""
+_BLOCK_TAGS = ("div", "section", "aside", "footer", "ol", "ul", "dl")
 _CONTENTS_LINE = re.compile(r"(\.\s?){4,}\s*\d+\s*$|\t\d+\s*$")
 _DIGITS = re.compile(r"\d+")
 _EDGE_LINES = 2
@@ -54,16 +57,21 @@ def clean_html(data: bytes) -> tuple[bytes, int]:
     import lxml.html
 
     try:
-        root = lxml.html.document_fromstring(data)
+        data.decode("utf-8")
+        parser = lxml.html.HTMLParser(encoding="utf-8")  # lxml would guess Latin-1 without a <meta charset>
+    except UnicodeDecodeError:
+        parser = None  # the page's declared charset, else lxml's guess
+    try:
+        root = lxml.html.document_fromstring(data, parser=parser)
     except (lxml.etree.ParserError, ValueError):
         return data, 0
     dropped: set = set()
-    german = (root.get("lang") or "").lower().startswith("de")
+    german = str(root.xpath("string((//@lang)[1])")).lower().startswith("de")
     for element in list(root.iter(lxml.etree.Element)):
         if element.getparent() is None or any(parent in dropped for parent in element.iterancestors()):
             continue
         names = f"{element.get('class') or ''} {element.get('id') or ''} {element.get('role') or ''}"
-        if any(_FOOTNOTE_NAME.match(token) for token in names.split()):
+        if element.tag in _BLOCK_TAGS and any(_FOOTNOTE_NAME.match(token) for token in names.split()):
             heading = lxml.html.Element("h2")
             heading.text = "Fußnoten" if german else "Footnotes"
             element.insert(0, heading)
@@ -75,7 +83,21 @@ def clean_html(data: bytes) -> tuple[bytes, int]:
             dropped.add(element)
     for element in dropped:
         element.drop_tree()
+    _declare_utf8(root)
     return lxml.html.tostring(root, encoding="utf-8", doctype="<!DOCTYPE html>"), len(dropped)
+
+
+def _declare_utf8(root) -> None:
+    """The page is written back as UTF-8: it must say so, whatever charset it declared before."""
+    import lxml.html
+
+    for meta in root.xpath("//meta[@charset] | //meta[translate(@http-equiv, 'CONTENYP', 'contenyp')='content-type']"):
+        meta.drop_tree()
+    head = root.find("head")
+    if head is None:
+        head = lxml.html.Element("head")
+        root.insert(0, head)
+    head.insert(0, lxml.html.Element("meta", charset="utf-8"))
 
 
 def _is_furniture(element) -> bool:
