@@ -188,15 +188,14 @@ def run(settings, args) -> None:
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as client:
             wait_ready(client, timeout=120)
-            headers = {}
-            for key, tenant in tenants.items():
-                token = client.post(
-                    "/auth/token", data={"username": f"admin@{tenant}.example.com", "password": PASSWORD}
-                )
-                headers[key] = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            headers = login(client, tenants)
             upload_all(client, args.root, tenants, headers)
             save_cache(engine, knowledge, tenants, args.cache)
-            results = {name: evaluate(client, engine, knowledge, name, tenants, headers, args.root) for name in SOURCES}
+            headers = login(client, tenants)  # uploads take longer than an access token lives
+            results = {}
+            for name in SOURCES:
+                headers = login(client, tenants)
+                results[name] = evaluate(client, engine, knowledge, name, tenants, headers, args.root)
     finally:
         api.terminate()
         try:
@@ -204,6 +203,14 @@ def run(settings, args) -> None:
         except subprocess.TimeoutExpired:  # still embedding an upload in a background task
             api.kill()
     report(results)
+
+
+def login(client: httpx.Client, tenants: dict) -> dict:
+    headers = {}
+    for key, tenant in tenants.items():
+        token = client.post("/auth/token", data={"username": f"admin@{tenant}.example.com", "password": PASSWORD})
+        headers[key] = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    return headers
 
 
 def upload_all(client: httpx.Client, root: Path, tenants: dict, headers: dict) -> None:
@@ -259,6 +266,7 @@ def evaluate(client, engine, knowledge, name: str, tenants: dict, headers: dict,
             started = time.perf_counter()
             response = client.post("/search", headers=headers[(name, lang)], json={"query": question.text, "k": 5})
             latencies.append((time.perf_counter() - started) * 1000)
+            response.raise_for_status()
             hits = response.json()["hits"]
             luna = rank([hit["heading"] for hit in hits], wanted)
             ranks.setdefault(("luna", kind), []).append(luna)
