@@ -52,9 +52,13 @@ class SearchHitOut(BaseModel):
     chunk_id: str
     document_id: str
     title: str
-    page: int | None
-    heading: str | None
-    snippet: str
+    page: int | None = Field(description="the page the passage starts on (PDF), else null")
+    heading: str | None = Field(description="the section heading the passage belongs to")
+    text: str = Field(description="the whole passage, as indexed")
+    snippet: str = Field(description="the passage's sentences closest to the query")
+    highlights: list[tuple[int, int]] = Field(
+        default_factory=list, description="[start, end) offsets in snippet of the words the query shares"
+    )
     score: float
     language: str
 

@@ -62,6 +62,13 @@ def test_each_format_is_extracted_chunked_and_indexed(api, admin):
     hits = api.post("/search", headers=admin.headers, json={"query": "When should a heat pump run to save money?"})
     assert hits.status_code == 200
     assert hits.json()["hits"][0]["document_id"] == pdf["id"] and hits.json()["hits"][0]["page"] == 1
+    # A hit carries its whole passage, the heading, and where the snippet holds the query's words.
+    best = hits.json()["hits"][0]
+    assert best["text"] == chunks[0]["text"] and best["heading"] == "Wärmepumpe im Winter"
+    assert best["snippet"] in best["text"] or best["snippet"].rstrip("…") in best["text"]
+    heat = api.post("/search", headers=admin.headers, json={"query": "Wärmepumpe günstig"}).json()["hits"][0]
+    marked = [heat["snippet"][start:end].lower() for start, end in heat["highlights"]]
+    assert marked and all(word[:5] in ("wärme", "günst") for word in marked)
     hits = api.post("/search", headers=admin.headers, json={"query": "Wie senkt ein Batteriespeicher die Lastspitze?"})
     top = hits.json()["hits"][:2]
     assert found["tarife.docx"]["id"] in {h["document_id"] for h in top}

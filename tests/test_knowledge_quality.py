@@ -106,3 +106,28 @@ def test_german_and_english_questions_find_passages_in_both_languages(engine, co
 
 def _chunk_with(heading_of: dict, heading: str):
     return next(chunk for chunk, h in heading_of.items() if h == heading)
+
+
+def test_the_top_hits_do_not_depend_on_how_many_were_asked_for(engine, corpus):
+    tenant, knowledge = corpus
+    questions = json.loads((DATA / "questions.json").read_text())
+    for question in questions[:12]:
+        few = search.hybrid_search(engine, knowledge, tenant, question["q"], k=5)
+        many = search.hybrid_search(engine, knowledge, tenant, question["q"], k=50)
+        assert [(h.chunk_id, h.score) for h in few] == [(h.chunk_id, h.score) for h in many[:5]]
+
+
+def test_bm25_ranks_the_chunk_holding_the_rare_words_first_and_its_coverage_is_bounded(engine, corpus):
+    tenant, _ = corpus
+    with tenant_scope(engine, tenant) as connection:
+        rows = connection.execute(
+            store.document_chunks.select().where(
+                store.document_chunks.c.tenant_id == tenant, store.document_chunks.c.language == "en"
+            )
+        ).all()
+        target = max(rows, key=lambda row: len(row.text))
+        words = sorted({w for w in target.text.split() if w.isalpha() and len(w) > 7})[:6]
+        ranked = search._lexical(connection, tenant, " ".join(words), "en", 50)
+    assert ranked and next(iter(ranked)) == target.id
+    assert all(0.0 < coverage <= 1.0 for coverage in ranked.values())
+    assert list(ranked.values()) == sorted(ranked.values(), reverse=True)

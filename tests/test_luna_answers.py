@@ -116,13 +116,14 @@ def test_document_questions_are_quoted_with_citations_in_the_question_language(e
     german = _ask(engine, tenant, "Wie oft wird die Wärmepumpe gewartet?", retriever)
     assert (german.answer.mode, german.answer.language) == ("extractive", "de")
     assert german.answer.text.startswith(phrase("de", "extractive.intro"))
-    assert "Die Wärmepumpe wird einmal im Jahr gewartet. [1]" in german.answer.text
+    # The paragraph is quoted whole, not sentence by sentence.
+    assert "- Die Wärmepumpe wird einmal im Jahr gewartet. Die Wartung kostet 180 Euro. [1]" in german.answer.text
     assert [(c.n, c.chunk_id) for c in german.answer.citations] == [(1, f"{tenant}-chunk-1")]
 
     english = _ask(engine, tenant, "How often is the heat pump serviced?", retriever)
     assert (english.answer.mode, english.answer.language) == ("extractive", "en")
     assert english.answer.text.startswith(phrase("en", "extractive.intro"))
-    assert "The heat pump is serviced once a year. [1]" in english.answer.text
+    assert "- The heat pump is serviced once a year. The service costs 180 euros. [1]" in english.answer.text
     assert english.answer.citations[0].chunk_id == f"{tenant}-chunk-2"
 
 

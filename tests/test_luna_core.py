@@ -74,24 +74,79 @@ def test_a_question_without_telling_words_keeps_the_default():
     assert detect_language("OK", default="en") == "en"
 
 
-def test_extractive_quotes_the_sentences_that_answer_with_their_passage_number():
+def test_extractive_quotes_the_paragraph_that_answers_with_its_passage_number():
     passages = [
         passage("t", 1, "Manual", "The heat pump needs a yearly service. Boost mode heats water to 60 degrees."),
         passage("t", 2, "Contract", "The contract runs for two years. Notice is due three months before the end."),
     ]
     quotes = extractive.select("How many months notice for the contract?", passages)
     assert quotes == [
-        extractive.Quote(2, "The contract runs for two years."),
-        extractive.Quote(2, "Notice is due three months before the end."),
+        extractive.Quote(2, "The contract runs for two years. Notice is due three months before the end.")
     ]
     text = extractive.render("intro", quotes)
     assert "[2]" in text and "[1]" not in text
 
 
 def test_extractive_falls_back_to_the_opening_of_a_cross_language_hit():
-    german = passage("t", 1, "Vertrag", "Die Kündigungsfrist beträgt drei Monate. Danach verlängert sich der Vertrag.")
+    german = passage(
+        "t",
+        1,
+        "Vertrag",
+        "Die Kündigungsfrist beträgt drei Monate.\nDanach verlängert sich der Vertrag.",
+        language="de",
+    )
     quotes = extractive.select("notice period?", [german])
     assert quotes == [extractive.Quote(1, "Die Kündigungsfrist beträgt drei Monate.")]
+
+
+def test_a_warning_stays_with_its_instruction_and_headings_or_contents_lines_are_never_quoted():
+    inverter = passage(
+        "t",
+        1,
+        "Inverter manual",
+        "Error codes\n"
+        "1.2 Error E23 ........ 14\n"
+        "Error E23 means an insulation fault on the DC side; switch the inverter off at the AC breaker.\n"
+        "Do not touch the DC cables; call the installer.\n"
+        "Error E31 means the grid frequency is out of range and clears by itself.",
+    )
+    quotes = extractive.select("What does inverter error E23 mean?", [inverter])
+    assert quotes == [
+        extractive.Quote(
+            1,
+            "Error E23 means an insulation fault on the DC side; switch the inverter off at the AC breaker. "
+            "Do not touch the DC cables; call the installer.",
+        )
+    ]
+    # The warning chosen alone still brings the instruction it guards.
+    assert "switch the inverter off" in extractive.select("DC cables touch installer", [inverter])[0].sentence
+
+
+def test_a_list_item_keeps_the_instruction_that_introduces_it():
+    steps = passage(
+        "t",
+        1,
+        "Wallbox",
+        "To restart the wallbox after a fault:\nPress the reset button for five seconds.\nWait until the LED is green.",
+    )
+    quotes = extractive.select("How long do I press the reset button?", [steps])
+    assert quotes == [
+        extractive.Quote(1, "To restart the wallbox after a fault: Press the reset button for five seconds.")
+    ]
+
+
+def test_passages_that_share_nothing_with_the_question_are_not_quoted_and_the_answer_is_none():
+    unrelated = passage("t", 1, "Manual", "The heat pump needs a yearly service by a certified technician.")
+    assert extractive.select("When does the tariff change?", [unrelated]) == []
+    composed = compose("When does the tariff change?", "en", [unrelated], None)
+    assert composed.mode == "none" and composed.citations == []
+
+
+def test_the_best_unit_of_each_of_the_first_three_passages_is_cited_in_their_order():
+    passages = [
+        passage("t", n, f"Doc {n}", f"The battery limit is {n}0 kW for peak shaving on site {n}.") for n in range(1, 5)
+    ]
+    assert [q.n for q in extractive.select("battery limit for peak shaving", passages)] == [1, 2, 3]
 
 
 def test_citation_markers_that_name_no_passage_are_ignored():

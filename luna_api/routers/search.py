@@ -36,7 +36,9 @@ def search(ctx: Ctx, body: SearchIn, settings: Annotated[Settings, Depends(get_s
                 title=h.title,
                 page=h.page,
                 heading=h.heading,
+                text=h.text,
                 snippet=h.snippet,
+                highlights=list(h.highlights),
                 score=h.score,
                 language=h.language,
             )

@@ -2,7 +2,8 @@
 packed up to the token budget, an over-long paragraph is split at sentences, then at words, and a
 word longer than the budget (a 2 MB run of letters, a line of base64) at characters. A chunk cut
 for size repeats the last sentences of the previous one (overlap). Each chunk keeps the page it
-starts on (for citations) and the heading it sits under.
+starts on (for citations) and the heading it sits under. A chunk's text holds one block (a
+paragraph, a list item, a table row) per line, so an answer can quote a whole block.
 
 No chunk ever exceeds ``max_tokens`` as the embedder counts them, however the text is shaped,
 and the work stays linear in the text: nothing longer than the budget could possibly fit is
@@ -60,6 +61,7 @@ class _Piece:
     text: str
     page: int | None
     tokens: int
+    starts_block: bool = True
 
 
 class _Counter:
@@ -116,7 +118,7 @@ def chunk_blocks(
         if not current:
             return
         while True:
-            text = " ".join(piece.text for piece in current)
+            text = _joined(current)
             if heading is None and len(current) == 1:
                 tokens = current[0].tokens  # counted as exactly this text already
             else:
@@ -186,6 +188,15 @@ def chunk_blocks(
     return chunks
 
 
+def _joined(pieces: list[_Piece]) -> str:
+    """One line per block (a paragraph, a list item, a table row): a quoted answer quotes whole
+    blocks. Pieces of one block cut for size join with a space."""
+    text = pieces[0].text
+    for piece in pieces[1:]:
+        text += ("\n" if piece.starts_block else " ") + piece.text
+    return text
+
+
 def _fits(text: str, count: _Counter, limit: int) -> int | None:
     """The text's token count if it is within ``limit``, else None (a text far too long is not counted)."""
     if len(text) > limit * MAX_CHARS_PER_TOKEN:
@@ -214,6 +225,8 @@ def _pieces(block: Block, count: _Counter, limit: int) -> list[_Piece]:
             pieces.append(_Piece(sentence, block.page, tokens))
         else:
             pieces += _word_runs(sentence, block.page, count, limit)
+    for piece in pieces[1:]:
+        piece.starts_block = False
     return pieces
 
 

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from luna_core.knowledge import language
+from luna_core.knowledge import furniture, language
 from luna_core.knowledge.errors import DocumentRejected, ServiceUnavailable
 
 MAX_CHARS = 20_000_000  # Tika stops writing beyond this many characters
@@ -128,6 +128,9 @@ def backend_for(tika_url: str | None) -> TikaBackend:
 
 
 def extract(backend: TikaBackend, data: bytes, kind: str, filename: str) -> Extracted:
+    removed = 0
+    if kind == "html":
+        data, removed = furniture.clean_html(data)
     xhtml, metadata = backend.xhtml(data)
     body = _parse_xhtml(xhtml)
     if kind in ("markdown", "text"):
@@ -151,7 +154,8 @@ def extract(backend: TikaBackend, data: bytes, kind: str, filename: str) -> Extr
         author=_clean(_first(metadata, "dc:creator") or _first(metadata, "meta:author") or _first(metadata, "author")),
         pages=pages,
         language=str(_first(metadata, "language") or "")[:2] or language.detect(text),
-        metadata={key: value for key, value in metadata.items() if not key.startswith("X-TIKA")},
+        metadata={key: value for key, value in metadata.items() if not key.startswith("X-TIKA")}
+        | ({"luna:furniture_removed": removed} if removed else {}),
     )
 
 
@@ -178,12 +182,19 @@ def _xhtml_blocks(body: ET.Element, paged: bool) -> list[Block]:
     blocks: list[Block] = []
     page = 1 if paged else None
     pages_seen = 0
+    running = furniture.repeated_edge_lines(_page_lines(body)) if paged else set()
+
+    def paragraph(raw: str) -> list[Block]:
+        return _paragraph(raw, page, paged, running)
 
     def visit(element: ET.Element) -> None:
         nonlocal page, pages_seen
         for child in element:
             tag = _local(child.tag)
-            if tag == "div" and "page" in (child.get("class") or "").split():
+            classes = child.get("class")
+            if furniture.is_contents_style(classes) or (tag == "div" and classes in ("header", "footer")):
+                pass  # a DOCX's contents paragraphs and page headers/footers: furniture
+            elif tag == "div" and "page" in (classes or "").split():
                 pages_seen += 1
                 page = pages_seen
                 visit(child)
@@ -191,21 +202,35 @@ def _xhtml_blocks(body: ET.Element, paged: bool) -> list[Block]:
                 text = _squash(_all_text(child))
                 if text:
                     blocks.append(Block(text, page, _HEADINGS[tag]))
+            elif tag == "tr":  # a table row is one block, read as a sentence (a quote quotes it whole)
+                cells = [_squash(_all_text(cell)) for cell in child if _local(cell.tag) in ("td", "th")]
+                row = _row_sentence([cell for cell in cells if cell])
+                if row:
+                    blocks.append(Block(row, page))
             elif tag in _TEXT_TAGS:
-                blocks.extend(_paragraph(_all_text(child), page, paged))
+                blocks.extend(paragraph(_all_text(child)))
             else:
                 if child.text and child.text.strip() and tag not in ("script", "style", "title", "head"):
-                    blocks.extend(_paragraph(child.text, page, paged))
+                    blocks.extend(paragraph(child.text))
                 visit(child)
             if child.tail and child.tail.strip():
-                blocks.extend(_paragraph(child.tail, page, paged))
+                blocks.extend(paragraph(child.tail))
 
     visit(body)
     return blocks
 
 
-def _paragraph(raw: str, page: int | None, paged: bool) -> list[Block]:
-    lines = [line.strip() for line in raw.splitlines() if line.strip()]
+def _page_lines(body: ET.Element) -> list[list[str]]:
+    pages = [child for child in body.iter() if _local(child.tag) == "div" and child.get("class") == "page"]
+    return [[line.strip() for line in _all_text(page).splitlines() if line.strip()] for page in pages]
+
+
+def _paragraph(raw: str, page: int | None, paged: bool, running: set[str] = frozenset()) -> list[Block]:
+    lines = [
+        line.strip()
+        for line in raw.splitlines()
+        if line.strip() and not furniture.is_contents_line(line) and furniture.normalise(line) not in running
+    ]
     if not lines:
         return []
     # PDFs carry no heading markup; a short first line without closing punctuation that is much
@@ -246,7 +271,7 @@ def _plain_blocks(text: str, markdown: bool) -> list[Block]:
                     blocks.append(Block(_squash(" ".join(paragraph))))
                     paragraph = []
                 blocks.append(Block(_squash(match.group(2)), None, len(match.group(1))))
-            elif line.strip():
+            elif line.strip() and not furniture.is_contents_line(line):
                 paragraph.append(line.strip())
         if paragraph:
             blocks.append(Block(_squash(" ".join(paragraph))))
@@ -260,7 +285,11 @@ def _table_row(line: str) -> str | None:
         return None
     if _MD_TABLE_RULE.fullmatch(line):
         return ""
-    cells = [cell.strip() for cell in line.strip("|").split("|") if cell.strip()]
+    return _row_sentence([cell.strip() for cell in line.strip("|").split("|") if cell.strip()])
+
+
+def _row_sentence(cells: list[str]) -> str:
+    """Table cells as one sentence, "first: second, third."; "" for a row without text."""
     if not cells:
         return ""
     sentence = f"{cells[0]}: {', '.join(cells[1:])}" if len(cells) > 1 else cells[0]

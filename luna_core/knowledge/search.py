@@ -1,17 +1,19 @@
 """Hybrid search: dense vectors (multilingual, so a German question finds an English passage and
-back) plus PostgreSQL full-text search (german/english stemming per chunk), fused so that the
-cross-language gain survives.
+back) plus Okapi BM25 over PostgreSQL's stemmed full text (german/english per chunk), fused by
+score mixing on one fixed candidate pool.
 
-Why not plain reciprocal-rank fusion: the lexical list can only ever contain passages in the
-question's language, so RRF lifts same-language passages that share a word with the question
-above the right passage in the other language. The dense model itself leans the same way: e5
-scores a same-language pair a few hundredths higher than an equally relevant cross-language pair.
-So the fusion is language-aware in two ways: passages in the other language get their dense score
-raised by ``CROSS_LANGUAGE_BOOST``, and lexical evidence (a rank-scaled bonus) counts only for
-passages in the question's language and only as a tie-breaker. Every candidate is scored on the
-cosine scale (ones found only lexically get theirs from the recorded embedding), so ``threshold``
-means the same for every query. Measured on tests/data/knowledge (40 questions, half across
-languages), MRR@5: dense 0.917 same / 0.443 cross, plain RRF 0.942 / 0.213, this 0.942 / 0.708.
+Every candidate's score is its dense cosine, plus ``CROSS_LANGUAGE_BOOST`` for passages in the
+other language (e5 scores a same-language pair a few hundredths above an equally relevant
+cross-language pair), plus ``LEXICAL_WEIGHT`` times its BM25 coverage: the BM25 score divided by
+the most all of the question's lexemes could score, so in [0, 1] and comparable across queries. Why not
+plain reciprocal-rank fusion: the lexical list can only hold passages in the question's language,
+so RRF lifts same-language passages that share a word with the question above the right passage
+in the other language; measured in docs/benchmarks.md (bench/retrieval_quality.py).
+
+The pool is fixed (``CANDIDATES`` dense plus ``CANDIDATES`` lexical, whatever ``k``): a hit's
+score never depends on how many hits were asked for, so the top 5 of k=5 is the top 5 of k=50.
+Candidates found only lexically get their cosine from the recorded embedding, so ``threshold``
+means the same for every query.
 """
 
 from __future__ import annotations
@@ -35,9 +37,12 @@ from luna_core.settings import Settings
 CROSS_LANGUAGE_BOOST = 0.03
 """Added to the cosine of passages not in the question's language (e5's same-language lean)."""
 log = logging.getLogger(__name__)
-LEXICAL_BONUS = 0.005
-"""Added to the best lexical hit in the question's language (less for lower ranks)."""
-CANDIDATES = 30
+LEXICAL_WEIGHT = 0.08
+"""Times a candidate's BM25 coverage in [0, 1] (lexical hits are in the question's language)."""
+BM25_K1 = 1.2
+BM25_B = 0.75
+CANDIDATES = 50
+"""Dense and lexical candidates each, for every query: the API's largest k."""
 SNIPPET_CHARS = 240
 MAX_QUERY_CHARS = 2000
 
@@ -53,16 +58,50 @@ class SearchHit:
     snippet: str
     score: float
     language: str
+    highlights: tuple[tuple[int, int], ...] = ()
+    """(start, end) character offsets in ``snippet`` of the words the query shares (by stem)."""
 
 
+# Okapi BM25 over the chunks of one tenant and language, from the stored tsvector (stemmed per the
+# chunk's language, stop words gone). A chunk holds a query lexeme exactly when it matches that
+# lexeme, and every such chunk matches the OR of them, so the document frequencies counted over the
+# matches are exact; chunk length is the chunker's token count (only its ratio to the mean counts).
+# ``coverage`` divides by the most the query's lexemes could score (one the tenant never wrote counts
+# with the idf of a lexeme in no chunk), so it lies in [0, 1] and means the same for every query: a
+# question whose only known word is a common one gets little, and there is no normalisation by the
+# best hit of the moment.
 _LEXICAL_SQL = text(
     """
-    SELECT id, ts_rank(tsv, q.query, 1) AS rank
-    FROM document_chunks,
-         (SELECT CAST(replace(plainto_tsquery(CAST(:config AS regconfig), :query)::text, ' & ', ' | ') AS tsquery)
-                 AS query) AS q
-    WHERE tenant_id = :tenant AND language = :language AND tsv @@ q.query
-    ORDER BY rank DESC
+    WITH q AS (
+        SELECT CAST(replace(plainto_tsquery(CAST(:config AS regconfig), :query)::text, ' & ', ' | ') AS tsquery)
+                   AS query,
+               tsvector_to_array(to_tsvector(CAST(:config AS regconfig), :query)) AS lexemes
+    ),
+    corpus AS (
+        SELECT count(*) AS n, greatest(avg(token_count), 1) AS avgdl
+        FROM document_chunks WHERE tenant_id = :tenant AND language = :language
+    ),
+    matched AS (
+        SELECT c.id, c.token_count AS dl, u.lexeme, coalesce(array_length(u.positions, 1), 1) AS tf
+        FROM document_chunks c, q, unnest(c.tsv) AS u(lexeme, positions, weights)
+        WHERE c.tenant_id = :tenant AND c.language = :language AND c.tsv @@ q.query AND u.lexeme = ANY(q.lexemes)
+    ),
+    idf AS (
+        SELECT lexeme, ln(1 + (corpus.n - count(*) + 0.5) / (count(*) + 0.5)) AS idf
+        FROM matched, corpus GROUP BY lexeme, corpus.n
+    ),
+    scored AS (
+        SELECT m.id,
+               sum(idf.idf * m.tf * (:k1 + 1) / (m.tf + :k1 * (1 - :b + :b * m.dl / corpus.avgdl))) AS bm25
+        FROM matched m JOIN idf USING (lexeme), corpus
+        GROUP BY m.id
+    )
+    SELECT scored.id, scored.bm25,
+           scored.bm25 / ((SELECT sum(idf) FROM idf)
+                          + (cardinality(q.lexemes) - (SELECT count(*) FROM idf)) * ln(1 + (corpus.n + 0.5) / 0.5))
+                        / (:k1 + 1) AS coverage
+    FROM scored, q, corpus
+    ORDER BY scored.bm25 DESC, scored.id
     LIMIT :limit
     """
 )
@@ -121,7 +160,7 @@ def hybrid_search(
         return []
     query_language = language.detect(query)
     vector = knowledge.embedder.embed_query(query)
-    limit = max(CANDIDATES, 4 * k)
+    limit = CANDIDATES  # never k-dependent: see the module's docstring
     with _scope(engine_or_conn, tenant_id) as connection:
         try:
             dense = dict(knowledge.index.search(tenant_id, vector, limit))
@@ -134,7 +173,7 @@ def hybrid_search(
         dense.update(_recorded_scores(connection, knowledge, tenant_id, only_lexical, vector))
         languages = _languages(connection, tenant_id, list(dense))
         scores = fuse(dense, lexical, languages, query_language)
-        ranked = sorted(scores.items(), key=lambda item: -item[1])
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], str(item[0])))
         if threshold is not None:
             ranked = [(chunk, score) for chunk, score in ranked if score >= threshold]
         details = _details(connection, tenant_id, [chunk for chunk, _ in ranked[: k + 10]])
@@ -143,6 +182,7 @@ def hybrid_search(
         row = details.get(chunk)
         if row is None:  # deleted since it was indexed: the record decides
             continue
+        excerpt = snippet(row.text, query)
         hits.append(
             SearchHit(
                 chunk_id=str(row.id),
@@ -151,9 +191,10 @@ def hybrid_search(
                 page=row.page,
                 heading=row.heading,
                 text=row.text,
-                snippet=snippet(row.text, query),
+                snippet=excerpt,
                 score=round(float(score), 6),
                 language=row.language,
+                highlights=highlights(excerpt, query),
             )
         )
         if len(hits) == k:
@@ -163,19 +204,19 @@ def hybrid_search(
 
 def fuse(
     dense: dict[uuid.UUID, float],
-    lexical: list[uuid.UUID],
+    lexical: dict[uuid.UUID, float],
     languages: dict[uuid.UUID, str],
     query_language: str,
 ) -> dict[uuid.UUID, float]:
-    """Dense cosine, raised for passages in the other language, plus a rank-scaled bonus for
-    lexical hits (the lexical list holds passages in the question's language only)."""
+    """Dense cosine, raised for passages in the other language, plus the weighted BM25 coverage
+    of lexical hits (``lexical`` maps a chunk to its coverage in [0, 1])."""
     scores = {
         chunk: score + (CROSS_LANGUAGE_BOOST if languages.get(chunk, query_language) != query_language else 0.0)
         for chunk, score in dense.items()
     }
-    for rank, chunk in enumerate(lexical):
+    for chunk, coverage in lexical.items():
         if chunk in scores:
-            scores[chunk] += LEXICAL_BONUS / (1 + rank / 3)
+            scores[chunk] += LEXICAL_WEIGHT * coverage
     return scores
 
 
@@ -186,7 +227,10 @@ def _languages(connection: Connection, tenant_id: str, ids: list[uuid.UUID]) -> 
     return {row.id: row.language for row in rows}
 
 
-def _lexical(connection: Connection, tenant_id: str, query: str, query_language: str, limit: int) -> list[uuid.UUID]:
+def _lexical(
+    connection: Connection, tenant_id: str, query: str, query_language: str, limit: int
+) -> dict[uuid.UUID, float]:
+    """The ``limit`` best BM25 chunks in the question's language, best first, each with its coverage."""
     rows = connection.execute(
         _LEXICAL_SQL,
         {
@@ -195,9 +239,11 @@ def _lexical(connection: Connection, tenant_id: str, query: str, query_language:
             "tenant": tenant_id,
             "language": query_language,
             "limit": limit,
+            "k1": BM25_K1,
+            "b": BM25_B,
         },
     )
-    return [row.id for row in rows]
+    return {row.id: float(row.coverage) for row in rows}
 
 
 def _recorded_scores(
@@ -247,3 +293,10 @@ def snippet(passage: str, query: str, length: int = SNIPPET_CHARS) -> str:
     if len(picked) > length:
         picked = picked[: length - 1].rsplit(" ", 1)[0] + "…"
     return picked
+
+
+def highlights(excerpt: str, query: str) -> tuple[tuple[int, int], ...]:
+    """Where ``excerpt`` holds the query's words (same 5-letter stem, 3 letters or more): offsets a
+    client marks up itself, so no markup is ever mixed into the passage's text."""
+    stems = {word[:5].lower() for word in _WORD.findall(query)}
+    return tuple((m.start(), m.end()) for m in _WORD.finditer(excerpt) if m.group()[:5].lower() in stems)

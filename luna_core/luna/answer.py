@@ -3,7 +3,8 @@
 1. Passages above the score threshold and a chat model: the model answers from them (and from the
    figures of a data question) and must cite with [n]; an answer that cites no passage is dropped.
 2. Figures of a data question: the data answer, templated; the numbers need no model.
-3. Passages: the extractive answer, quoted sentences with [n].
+3. Passages that share words with the question (or were found across languages): the extractive
+   answer, each passage's answering unit quoted whole with [n].
 4. A data question without data: the honest "there is no data for that yet", naming what is missing.
 5. Nothing: Luna says she found nothing instead of inventing.
 """
@@ -70,8 +71,8 @@ def compose(
         model_failed = True
     if data is not None and data.found:
         return Composed(data.text, "data", language, [], items, model_failed=model_failed)
-    if passages:
-        quotes = extractive.select(question, passages)
+    quotes = extractive.select(question, passages, question_language=language) if passages else []
+    if quotes:  # passages that share nothing with the question are no answer: "none" below
         text = extractive.render(phrase(language, "extractive.intro"), quotes)
         numbers = sorted({q.n for q in quotes})
         return Composed(text, "extractive", language, _citations(passages, numbers), [], model_failed=model_failed)

@@ -29,6 +29,7 @@ class Passage:
     snippet: str
     score: float
     language: str | None = None
+    highlights: tuple[tuple[int, int], ...] = ()
 
 
 @runtime_checkable
