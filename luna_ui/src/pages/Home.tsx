@@ -86,12 +86,22 @@ export function Home() {
     RECOMMENDATIONS_POLL_MS,
   );
 
+  // Consumption so far from the same live series the chart and the smart-meter page draw (polled
+  // every minute), not from the KPIs the pipeline stores hourly: the two used to disagree. Cost stays
+  // the KPI's: it prices grid import (PV netted) on the tenant's tariff, which the series does not.
+  const live = useMemo(() => {
+    const buckets = (today.data?.current.buckets ?? []).filter((b) => b.intervals > 0);
+    if (buckets.length === 0) return null;
+    const kwh = buckets.reduce((sum, b) => sum + b.kwh, 0);
+    return { kwh, lastStart: buckets[buckets.length - 1].start };
+  }, [today.data]);
+
   const cutoff = useMemo(() => {
-    const to = kpis.data?.readings_to;
+    const to = live ? new Date(Date.parse(live.lastStart) + 15 * 60_000).toISOString() : kpis.data?.readings_to;
     if (!to) return 24 * 60;
     const p = zonedParts(new Date(to), tz);
-    return p.hour * 60 + p.minute + 15;
-  }, [kpis.data?.readings_to, tz]);
+    return p.hour * 60 + p.minute + (live ? 0 : 15);
+  }, [live, kpis.data?.readings_to, tz]);
   const normal = useMemo(
     () => (history.data ? normalDay(history.data.current.buckets, cutoff, tz) : null),
     [history.data, cutoff, tz],
@@ -126,7 +136,9 @@ export function Home() {
   }
 
   const k = kpis.data;
-  const vsNormal = k && normal?.soFar ? k.kwh_today / normal.soFar - 1 : null;
+  const kwhToday = live?.kwh ?? k?.kwh_today ?? 0;
+  const costToday = k?.cost_today_eur ?? null;
+  const vsNormal = k && normal?.soFar ? kwhToday / normal.soFar - 1 : null;
   const pvShare =
     k && k.pv_kwh_month !== null && k.self_consumption_ratio !== null && k.kwh_month > 0
       ? (k.pv_kwh_month * k.self_consumption_ratio) / k.kwh_month
@@ -168,17 +180,17 @@ export function Home() {
         <div className="grid grid-cols-1 gap-4 sm:grid-cols-2 xl:grid-cols-4" data-testid="kpis">
           <Stat
             testId="kpi-kwh-today"
-            raw={k.kwh_today}
+            raw={kwhToday}
             label={t("home.consumption")}
-            value={`${fmtNumber(k.kwh_today, locale, 1)} kWh`}
+            value={`${fmtNumber(kwhToday, locale, 1)} kWh`}
             hint={vsNormal !== null ? t("home.vsNormal", { pct: fmtPct(vsNormal, locale, true) }) : history.loading ? "…" : t("home.normalUnknown")}
             tone={vsNormal === null ? undefined : vsNormal > 0.1 ? "warn" : vsNormal < -0.05 ? "good" : undefined}
           />
           <Stat
             testId="kpi-cost-today"
-            raw={k.cost_today_eur}
+            raw={costToday}
             label={t("home.cost")}
-            value={fmtEur(k.cost_today_eur, locale)}
+            value={fmtEur(costToday, locale)}
             hint={t("home.costMonth", { value: fmtEur(k.cost_month_eur, locale) })}
           />
           <Stat
