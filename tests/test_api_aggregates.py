@@ -22,18 +22,27 @@ WINDOWS = {
 
 INDEPENDENT_SQL = text(
     """
-    SELECT CASE WHEN CAST(:unit AS text) IS NULL THEN r.ts
+    -- The site's energy is its load; its cost is the grid import (load above PV) at the hour's price.
+    WITH per_ts AS (
+        SELECT r.ts,
+               sum(r.kwh) FILTER (WHERE m.kind <> 'pv') AS load_kwh,
+               coalesce(sum(r.kwh) FILTER (WHERE m.kind = 'pv'), 0) AS pv_kwh
+        FROM meter_readings r
+        JOIN meters m USING (tenant_id, meter_id)
+        WHERE r.tenant_id = :tenant AND r.ts >= :start AND r.ts < :end
+        GROUP BY r.ts
+    )
+    SELECT CASE WHEN CAST(:unit AS text) IS NULL THEN x.ts
                 -- Hours do not depend on the zone (whole-hour offsets), and the repeated local
                 -- hour in October must stay two buckets.
-                WHEN :unit = 'hour' THEN date_trunc('hour', r.ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-                ELSE date_trunc(:unit, r.ts AT TIME ZONE 'Europe/Berlin') AT TIME ZONE 'Europe/Berlin' END AS start,
-           sum(r.kwh) AS kwh,
-           sum(r.kwh * p.eur_per_mwh / 1000) AS cost_eur
-    FROM meter_readings r
-    JOIN meters m USING (tenant_id, meter_id)
+                WHEN :unit = 'hour' THEN date_trunc('hour', x.ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                ELSE date_trunc(:unit, x.ts AT TIME ZONE 'Europe/Berlin') AT TIME ZONE 'Europe/Berlin' END AS start,
+           sum(x.load_kwh) AS kwh,
+           sum(greatest(x.load_kwh - x.pv_kwh, 0) * p.eur_per_mwh / 1000) AS cost_eur
+    FROM per_ts x
     JOIN market_prices p ON p.zone = :zone AND p.resolution_minutes = 60
-         AND p.ts <= r.ts AND r.ts < p.ts + interval '1 hour'
-    WHERE r.tenant_id = :tenant AND m.kind <> 'pv' AND r.ts >= :start AND r.ts < :end
+         AND p.ts <= x.ts AND x.ts < p.ts + interval '1 hour'
+    WHERE x.load_kwh IS NOT NULL
     GROUP BY 1 ORDER BY 1
     """
 )

@@ -36,7 +36,7 @@ def test_aggregate_buckets_are_import_at_the_all_in_price_less_the_credit(api, e
     params = {"start": local(2026, 10, 10).isoformat(), "end": local(2026, 10, 12).isoformat(), "bucket": "day"}
     wholesale = api.get("/readings/aggregate", headers=user.headers, params=params).json()["current"]
     assert wholesale["cost_basis"] == "wholesale"
-    assert wholesale["buckets"][0]["cost_eur"] == pytest.approx(24 * 0.08)  # site load x day-ahead
+    assert wholesale["buckets"][0]["cost_eur"] == pytest.approx(20 * 0.08)  # grid import x day-ahead, as the KPIs
     _tariffs(engine, tenant)
     priced = api.get("/readings/aggregate", headers=user.headers, params=params).json()["current"]
     # 20 kWh x 30 ct x 1.19 = 7.14; minus 4 kWh x 7.86 ct = 0.3144

@@ -4,8 +4,9 @@ Buckets are cut in the tenant's local time (a day across a DST change has 23 or 
 ``kwh`` is the selected meter's energy, or without a meter the site load
 (consumption + ev + heat_pump); ``cost_eur`` is money from the tenant's tariff where it has one
 (``cost_basis`` "tariff": the site's grid import at the all-in price, VAT included, minus its feed-in
-credit; a meter's energy at the all-in price), else that energy at the day-ahead price of each
-quarter-hour (the 15-minute price, else the hour's; ``cost_basis`` "wholesale").
+credit; a meter's energy at the all-in price), else the site's grid import (load above PV), or the
+meter's energy, at the day-ahead price of each quarter-hour (the 15-minute price, else the hour's;
+``cost_basis`` "wholesale").
 """
 
 from __future__ import annotations
@@ -42,18 +43,24 @@ AGGREGATE_SQL = text(
     f"""
     WITH tenant AS (SELECT timezone, zone FROM tenants WHERE id = :tenant),
     intervals AS (
-        SELECT r.ts, sum(r.kwh) AS kwh
+        -- The site's cost is its grid import (load above PV, as the KPIs count it); a meter's, its energy.
+        SELECT r.ts,
+               sum(r.kwh) FILTER (WHERE CASE WHEN CAST(:meter AS text) IS NULL
+                                             THEN {site_load_sql()}
+                                             ELSE r.meter_id = :meter END) AS kwh,
+               coalesce(sum(r.kwh) FILTER (WHERE CAST(:meter AS text) IS NULL AND m.kind = 'pv'), 0) AS pv_kwh
         FROM meter_readings r
         JOIN meters m ON m.tenant_id = r.tenant_id AND m.meter_id = r.meter_id
         WHERE r.tenant_id = :tenant AND r.ts >= :start AND r.ts < :end
-          AND (CASE WHEN CAST(:meter AS text) IS NULL
-                    THEN {site_load_sql()}
-                    ELSE r.meter_id = :meter END)
+          AND (CAST(:meter AS text) IS NULL OR r.meter_id = :meter)
         GROUP BY r.ts
+        HAVING count(*) FILTER (WHERE CASE WHEN CAST(:meter AS text) IS NULL
+                                           THEN {site_load_sql()}
+                                           ELSE r.meter_id = :meter END) > 0
     )
     SELECT CASE WHEN CAST(:unit AS text) IS NULL THEN i.ts ELSE date_trunc(:unit, i.ts, t.timezone) END AS start,
            sum(i.kwh) AS kwh,
-           sum(i.kwh * {PRICE_EUR_PER_MWH} / 1000) AS cost_eur,
+           sum(greatest(i.kwh - i.pv_kwh, 0) * {PRICE_EUR_PER_MWH} / 1000) AS cost_eur,
            count(*) AS intervals,
            count(*) FILTER (WHERE {PRICE_EUR_PER_MWH} IS NULL) AS unpriced_intervals
     FROM intervals i
