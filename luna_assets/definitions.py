@@ -20,7 +20,7 @@ from luna_assets.market import day_ahead_prices
 from luna_assets.ml import global_load_model, load_forecast, load_forecast_model
 from luna_assets.playbook import recommendations
 from luna_core.settings import Settings, get_settings
-from resources import build_resources
+from resources import resources_for
 from sensors.documents import queued_documents_sensor
 from sensors.drift import forecast_drift_sensor
 from sensors.feedback import feedback_sensor
@@ -87,7 +87,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             global_model_schedule,
             playbook_daily_schedule,
         ],
-        resources=build_resources(settings),
+        resources=resources_for(settings),
         executor=executor,
     )
 

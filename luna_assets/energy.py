@@ -11,7 +11,7 @@ from luna_core.energy.kpis import compute_tenant_kpis, store_tenant_kpis
 from luna_core.energy.queries import readings_totals
 from luna_core.ingest import IngestPolicy
 from luna_core.landing import ingest_inbox
-from resources import LunaResource
+from resources import DatabaseResource
 
 
 @asset(
@@ -21,9 +21,9 @@ from resources import LunaResource
     description="Meter readings of the tenant (15, 30 or 60 minutes per meter): new landing files validated and "
     "upserted (MQTT and HTTP push write through the same path as they arrive); bad rows go to readings_quarantine.",
 )
-def meter_readings(context: AssetExecutionContext, luna: LunaResource) -> MaterializeResult:
+def meter_readings(context: AssetExecutionContext, database: DatabaseResource) -> MaterializeResult:
     tenant = context.partition_key
-    settings, engine = luna.settings(), luna.engine()
+    settings, engine = database.settings(), database.engine()
     report = ingest_inbox(settings, engine, tenant, policy=IngestPolicy.from_settings(settings))
     for outcome in report.outcomes:
         result = outcome.result
@@ -62,9 +62,11 @@ class HourlyConfig(Config):
     deps=[meter_readings],
     description="Hourly kWh per meter, refreshed for the hours that received new or corrected readings.",
 )
-def consumption_hourly(context: AssetExecutionContext, config: HourlyConfig, luna: LunaResource) -> MaterializeResult:
+def consumption_hourly(
+    context: AssetExecutionContext, config: HourlyConfig, database: DatabaseResource
+) -> MaterializeResult:
     tenant = context.partition_key
-    with tenant_scope(luna.engine(), tenant) as connection:
+    with tenant_scope(database.engine(), tenant) as connection:
         refresh = refresh_consumption_hourly(connection, tenant, full=config.full_refresh)
     return MaterializeResult(
         metadata={
@@ -88,10 +90,10 @@ class KpiConfig(Config):
     deps=[consumption_hourly, "day_ahead_prices"],
     description="kWh today and this month, cost in EUR at day-ahead prices, peak kW, PV self-consumption.",
 )
-def tenant_kpis(context: AssetExecutionContext, config: KpiConfig, luna: LunaResource) -> MaterializeResult:
+def tenant_kpis(context: AssetExecutionContext, config: KpiConfig, database: DatabaseResource) -> MaterializeResult:
     tenant = context.partition_key
     as_of = date.fromisoformat(config.as_of) if config.as_of else None
-    with tenant_scope(luna.engine(), tenant) as connection:
+    with tenant_scope(database.engine(), tenant) as connection:
         kpis = compute_tenant_kpis(connection, tenant, as_of)
         if kpis is None:
             context.log.warning(f"tenant {tenant} has no readings yet; no KPIs written")

@@ -20,7 +20,7 @@ from luna_core.db.embedded import ensure_dagster_database, ensure_mlflow_databas
 from luna_core.db.engine import app_engine
 from luna_core.settings import Settings
 from luna_core.tenants import list_tenants
-from resources import build_resources
+from resources import resources_for
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # A tenant with too little history skips training and forecasting, and says so in the metadata.
@@ -61,7 +61,7 @@ def materialize_everything(
         tenants = only
     known = set(instance.get_dynamic_partitions(tenants_partitions.name))
     instance.add_dynamic_partitions(tenants_partitions.name, [t for t in tenants if t not in known])
-    resources = build_resources(settings)
+    resources = resources_for(settings)
     outcome: dict[str, bool] = {}
     with progress() as bar:
         task = bar.add_task("materializing", total=len(tenants) * len(TENANT_STAGES) + 1)

@@ -10,7 +10,7 @@ from luna_assets.jobs import knowledge_job
 from luna_assets.partitions import tenants_partitions
 from luna_core.db.tenancy import tenant_scope
 from luna_core.knowledge import claims
-from resources import LunaResource
+from resources import DatabaseResource
 
 RETRY_AFTER_SECONDS = 60
 RETRY_EVERY_SECONDS = 300
@@ -25,8 +25,8 @@ RETRY_EVERY_SECONDS = 300
     "left in processing by a dead worker, or needing attention and due for a retry; at most once per five "
     "minutes each.",
 )
-def queued_documents_sensor(context: SensorEvaluationContext, luna: LunaResource) -> SensorResult | SkipReason:
-    engine = luna.engine()
+def queued_documents_sensor(context: SensorEvaluationContext, database: DatabaseResource) -> SensorResult | SkipReason:
+    engine = database.engine()
     window = int(time.time() // RETRY_EVERY_SECONDS)
     runs = []
     for tenant in context.instance.get_dynamic_partitions(tenants_partitions.name):

@@ -5,7 +5,7 @@ from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, Se
 from luna_assets.jobs import forecast_retrain_job
 from luna_assets.partitions import tenants_partitions
 from luna_core.forecasting.service import live_drift
-from resources import LunaResource
+from resources import DatabaseResource, ModelRegistryResource
 
 
 @sensor(
@@ -16,9 +16,13 @@ from resources import LunaResource
     description="Requests a retrain when the last week's forecast MAE exceeds the champion's backtest MAE "
     "by LUNA_FORECAST_DRIFT_FACTOR.",
 )
-def forecast_drift_sensor(context: SensorEvaluationContext, luna: LunaResource) -> SensorResult | SkipReason:
+def forecast_drift_sensor(
+    context: SensorEvaluationContext, database: DatabaseResource, model_registry: ModelRegistryResource
+) -> SensorResult | SkipReason:
     tenants = context.instance.get_dynamic_partitions(tenants_partitions.name)
-    checks = live_drift(luna.engine(), luna.registry(), tenants, luna.settings().forecast_drift_factor)
+    checks = live_drift(
+        database.engine(), model_registry.registry(), tenants, database.settings().forecast_drift_factor
+    )
     requests = []
     for check in (c for c in checks if c.drifted):
         context.log.info(

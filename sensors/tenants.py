@@ -10,7 +10,7 @@ from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, Se
 from luna_assets.jobs import energy_job
 from luna_assets.partitions import tenants_partitions
 from luna_core.tenants import list_tenants
-from resources import LunaResource
+from resources import DatabaseResource
 
 
 def tenant_run_request(tenant_id: str, reason: str, run_key: str | None = None) -> RunRequest:
@@ -24,8 +24,8 @@ def tenant_run_request(tenant_id: str, reason: str, run_key: str | None = None) 
     default_status=DefaultSensorStatus.RUNNING,
     description="Adds a partition (and a first run) for each new tenant; removes those of disabled tenants.",
 )
-def tenant_registry_sensor(context: SensorEvaluationContext, luna: LunaResource) -> SensorResult | SkipReason:
-    active = {tenant.id for tenant in list_tenants(luna.engine(), active_only=True)}
+def tenant_registry_sensor(context: SensorEvaluationContext, database: DatabaseResource) -> SensorResult | SkipReason:
+    active = {tenant.id for tenant in list_tenants(database.engine(), active_only=True)}
     known = set(context.instance.get_dynamic_partitions(tenants_partitions.name))
     added, removed = sorted(active - known), sorted(known - active)
     if not added and not removed:
