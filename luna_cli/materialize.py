@@ -21,6 +21,7 @@ from luna_core.db.engine import app_engine
 from luna_core.settings import Settings
 from luna_core.tenants import list_tenants
 from resources import resources_for
+from sensors.runs import tenant_tags
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # A tenant with too little history skips training and forecasting, and says so in the metadata.
@@ -79,7 +80,7 @@ def materialize_everything(
                     partition_key=tenant,
                     instance=instance,
                     resources=resources,
-                    tags={"tenant": tenant},
+                    tags=tenant_tags(tenant),
                     raise_on_error=False,
                 )
                 outcome[f"{stage} of {tenant}"] = result.success

@@ -4,13 +4,14 @@ attention and due for their next retry (the stored file was missing, the vector 
 
 import time
 
-from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
 from luna_assets.jobs import knowledge_job
 from luna_assets.partitions import tenants_partitions
 from luna_core.db.tenancy import tenant_scope
 from luna_core.knowledge import claims
 from resources import DatabaseResource
+from sensors.runs import tenant_run_request
 
 RETRY_AFTER_SECONDS = 60
 RETRY_EVERY_SECONDS = 300
@@ -34,10 +35,6 @@ def queued_documents_sensor(context: SensorEvaluationContext, database: Database
             waiting = claims.due(connection, tenant, RETRY_AFTER_SECONDS)
         if waiting:
             runs.append(
-                RunRequest(
-                    run_key=f"documents-{tenant}-{window}",
-                    partition_key=tenant,
-                    tags={"tenant": tenant, "luna/reason": f"{waiting} documents waiting"},
-                )
+                tenant_run_request(tenant, f"{waiting} documents waiting", run_key=f"documents-{tenant}-{window}")
             )
     return SensorResult(run_requests=runs) if runs else SkipReason("no documents waiting")

@@ -1,11 +1,12 @@
 """Retrains a tenant's load model when its live error drifts past its backtest error."""
 
-from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
 from luna_assets.jobs import forecast_retrain_job
 from luna_assets.partitions import tenants_partitions
 from luna_core.forecasting.service import live_drift
 from resources import DatabaseResource, ModelRegistryResource
+from sensors.runs import tenant_run_request
 
 
 @sensor(
@@ -30,13 +31,10 @@ def forecast_drift_sensor(
             "retraining"
         )
         requests.append(
-            RunRequest(
-                partition_key=check.tenant_id,
+            tenant_run_request(
+                check.tenant_id,
+                f"drift: live MAE {check.live_mae:.3f} > {check.limit:.3f}",
                 run_key=f"drift-{check.tenant_id}-{check.version}",  # once per champion, not once per tick
-                tags={
-                    "tenant": check.tenant_id,
-                    "luna/reason": f"drift: live MAE {check.live_mae:.3f} > {check.limit:.3f}",
-                },
             )
         )
     if not requests:

@@ -8,7 +8,7 @@ from luna_assets.jobs import energy_job
 from luna_assets.partitions import tenants_partitions
 from luna_core.landing import pending_files
 from resources import DatabaseResource
-from sensors.tenants import tenant_run_request
+from sensors.runs import tenant_run_request
 
 
 @sensor(

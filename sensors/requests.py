@@ -3,7 +3,6 @@
 from dagster import (
     DagsterRunStatus,
     DefaultSensorStatus,
-    RunRequest,
     RunStatusSensorContext,
     SensorEvaluationContext,
     SensorResult,
@@ -16,6 +15,7 @@ from luna_assets.jobs import energy_job, forecast_retrain_job, knowledge_job, kn
 from luna_assets.partitions import tenants_partitions
 from luna_core import outbox
 from resources import DatabaseResource
+from sensors.runs import TENANT_TAG, tenant_run_request
 
 REQUEST_TAG = "luna/request_id"
 
@@ -64,12 +64,14 @@ def outbox_sensor(context: SensorEvaluationContext, database: DatabaseResource) 
     runs = []
     for request in found:
         runs.append(
-            RunRequest(
-                job_name=JOBS[request.kind].name,
+            tenant_run_request(
+                request.tenant_id,
+                request.kind,
                 run_key=f"request-{request.id}",
-                partition_key=None if request.kind in UNPARTITIONED else request.tenant_id,
+                partitioned=request.kind not in UNPARTITIONED,
+                job_name=JOBS[request.kind].name,
                 run_config=_run_config(request),
-                tags={"tenant": request.tenant_id, REQUEST_TAG: str(request.id), "luna/reason": request.kind},
+                tags={REQUEST_TAG: str(request.id)},
             )
         )
         outbox.mark(engine, request.tenant_id, request.id, "running")
@@ -78,7 +80,7 @@ def outbox_sensor(context: SensorEvaluationContext, database: DatabaseResource) 
 
 def _finish(context: RunStatusSensorContext, database: DatabaseResource, status: str, error: str | None = None) -> None:
     run = context.dagster_run
-    request_id, tenant = run.tags.get(REQUEST_TAG), run.tags.get("tenant")
+    request_id, tenant = run.tags.get(REQUEST_TAG), run.tags.get(TENANT_TAG)
     if request_id and tenant:
         outbox.mark(database.engine(), tenant, int(request_id), status, run_id=run.run_id, error=error)
 

@@ -12,7 +12,7 @@ from luna_assets.jobs import (
 )
 from luna_assets.partitions import tenants_partitions
 from luna_core.market.auction import MARKET_TIMEZONE
-from sensors.tenants import tenant_run_request
+from sensors.runs import tenant_run_request
 
 
 @schedule(

@@ -5,16 +5,13 @@ a first run of the energy assets without anyone touching Dagster; a disabled or 
 tenant loses its partition (its history stays in the event log).
 """
 
-from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
 from luna_assets.jobs import energy_job
 from luna_assets.partitions import tenants_partitions
 from luna_core.tenants import list_tenants
 from resources import DatabaseResource
-
-
-def tenant_run_request(tenant_id: str, reason: str, run_key: str | None = None) -> RunRequest:
-    return RunRequest(partition_key=tenant_id, run_key=run_key, tags={"tenant": tenant_id, "luna/reason": reason})
+from sensors.runs import tenant_run_request
 
 
 @sensor(
