@@ -7,12 +7,12 @@ from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeve
 
 from luna_assets.energy import meter_readings
 from luna_assets.market import day_ahead_prices
-from luna_assets.partitions import tenants_partitions
 from luna_core.db.tenancy import tenant_scope
 from luna_core.quality import suites
 from luna_core.quality.expectations import QualityResult
 from luna_core.tenants import get_tenant
 from resources import DatabaseResource
+from sensors.partitions import tenants_partitions
 
 # Checks on a partitioned asset need partitions_def on the check, which Dagster still calls a
 # preview; we depend on it knowingly (the snapshot test catches a change in behaviour).

@@ -4,16 +4,6 @@ from dagster import Definitions, in_process_executor, multiprocess_executor
 
 from luna_assets.checks import ALL_CHECKS
 from luna_assets.energy import consumption_hourly, meter_readings, tenant_kpis
-from luna_assets.jobs import (
-    energy_job,
-    forecast_job,
-    forecast_retrain_job,
-    global_model_job,
-    knowledge_job,
-    knowledge_rebuild_job,
-    market_job,
-    playbook_job,
-)
 from luna_assets.knowledge import document_chunks, documents, knowledge_collection, knowledge_index
 from luna_assets.knowledge_checks import KNOWLEDGE_CHECKS
 from luna_assets.market import day_ahead_prices
@@ -24,6 +14,16 @@ from resources import resources_for
 from sensors.documents import queued_documents_sensor
 from sensors.drift import forecast_drift_sensor
 from sensors.feedback import feedback_sensor
+from sensors.jobs import (
+    energy_job,
+    forecast_job,
+    forecast_retrain_job,
+    global_model_job,
+    knowledge_job,
+    knowledge_rebuild_job,
+    market_job,
+    playbook_job,
+)
 from sensors.landing import landing_files_sensor
 from sensors.requests import outbox_sensor, request_failed, request_succeeded
 from sensors.schedules import (

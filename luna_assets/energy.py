@@ -4,7 +4,6 @@ from datetime import date
 
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 
-from luna_assets.partitions import tenants_partitions
 from luna_core.db.tenancy import tenant_scope
 from luna_core.energy.hourly import refresh_consumption_hourly
 from luna_core.energy.kpis import compute_tenant_kpis, store_tenant_kpis
@@ -12,6 +11,7 @@ from luna_core.energy.queries import readings_totals
 from luna_core.ingest import IngestPolicy
 from luna_core.landing import ingest_inbox
 from resources import DatabaseResource
+from sensors.partitions import tenants_partitions
 
 
 @asset(

@@ -8,12 +8,12 @@ import uuid
 from dagster import AssetExecutionContext, Config, Failure, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
-from luna_assets.partitions import tenants_partitions
 from luna_core.db.tenancy import tenant_scope
 from luna_core.knowledge import pipeline, store
 from luna_core.knowledge.errors import ServiceUnavailable
 from luna_core.tenants import list_tenants
 from resources import DatabaseResource, KnowledgeResource
+from sensors.partitions import tenants_partitions
 
 
 def _status_counts(database: DatabaseResource, tenant: str) -> dict[str, int]:

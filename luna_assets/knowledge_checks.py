@@ -5,9 +5,9 @@ import warnings
 from dagster import AssetCheckExecutionContext, AssetCheckResult, asset_check
 
 from luna_assets.knowledge import knowledge_index
-from luna_assets.partitions import tenants_partitions
 from luna_core.knowledge.pipeline import audit_index
 from resources import DatabaseResource, KnowledgeResource
+from sensors.partitions import tenants_partitions
 
 warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
 

@@ -5,9 +5,9 @@ turn its outcome into Dagster metadata."""
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 
 from luna_assets.energy import consumption_hourly
-from luna_assets.partitions import tenants_partitions
 from luna_core.forecasting import service
 from resources import DatabaseResource, ModelRegistryResource
+from sensors.partitions import tenants_partitions
 
 
 class GlobalConfig(Config, service.GlobalSettings):

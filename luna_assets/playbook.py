@@ -6,9 +6,9 @@ from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataVa
 
 from luna_assets.market import day_ahead_prices
 from luna_assets.ml import load_forecast
-from luna_assets.partitions import tenants_partitions
 from luna_core.playbook.service import run_day
 from resources import DatabaseResource
+from sensors.partitions import tenants_partitions
 
 
 class PlaybookConfig(Config):

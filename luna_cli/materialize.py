@@ -13,14 +13,14 @@ from rich.progress import Progress
 
 from luna_assets.checks import ALL_CHECKS
 from luna_assets.definitions import ASSETS
-from luna_assets.jobs import knowledge_job, playbook_job
 from luna_assets.knowledge_checks import KNOWLEDGE_CHECKS
-from luna_assets.partitions import tenants_partitions
 from luna_core.db.embedded import ensure_dagster_database, ensure_mlflow_database
 from luna_core.db.engine import app_engine
 from luna_core.settings import Settings
 from luna_core.tenants import list_tenants
 from resources import resources_for
+from sensors.jobs import knowledge_job, playbook_job
+from sensors.partitions import tenants_partitions
 from sensors.runs import tenant_tags
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

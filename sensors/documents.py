@@ -6,11 +6,11 @@ import time
 
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
-from luna_assets.jobs import knowledge_job
-from luna_assets.partitions import tenants_partitions
 from luna_core.db.tenancy import tenant_scope
 from luna_core.knowledge import claims
 from resources import DatabaseResource
+from sensors.jobs import knowledge_job
+from sensors.partitions import tenants_partitions
 from sensors.runs import tenant_run_request
 
 RETRY_AFTER_SECONDS = 60

@@ -2,10 +2,10 @@
 
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
-from luna_assets.jobs import forecast_retrain_job
-from luna_assets.partitions import tenants_partitions
 from luna_core.forecasting.service import live_drift
 from resources import DatabaseResource, ModelRegistryResource
+from sensors.jobs import forecast_retrain_job
+from sensors.partitions import tenants_partitions
 from sensors.runs import tenant_run_request
 
 

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SkipReason, sensor
 
-from luna_assets.partitions import tenants_partitions
 from luna_core.luna.feedback import request_reindex_if_needed
 from resources import DatabaseResource
+from sensors.partitions import tenants_partitions
 
 
 @sensor(

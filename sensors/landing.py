@@ -4,10 +4,10 @@ import hashlib
 
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
-from luna_assets.jobs import energy_job
-from luna_assets.partitions import tenants_partitions
 from luna_core.landing import pending_files
 from resources import DatabaseResource
+from sensors.jobs import energy_job
+from sensors.partitions import tenants_partitions
 from sensors.runs import tenant_run_request
 
 

@@ -11,10 +11,10 @@ from dagster import (
     sensor,
 )
 
-from luna_assets.jobs import energy_job, forecast_retrain_job, knowledge_job, knowledge_rebuild_job
-from luna_assets.partitions import tenants_partitions
 from luna_core import outbox
 from resources import DatabaseResource
+from sensors.jobs import energy_job, forecast_retrain_job, knowledge_job, knowledge_rebuild_job
+from sensors.partitions import tenants_partitions
 from sensors.runs import TENANT_TAG, tenant_run_request
 
 REQUEST_TAG = "luna/request_id"

@@ -7,10 +7,10 @@ tenant loses its partition (its history stays in the event log).
 
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
-from luna_assets.jobs import energy_job
-from luna_assets.partitions import tenants_partitions
 from luna_core.tenants import list_tenants
 from resources import DatabaseResource
+from sensors.jobs import energy_job
+from sensors.partitions import tenants_partitions
 from sensors.runs import tenant_run_request
 
 

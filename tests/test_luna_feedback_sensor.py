@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 
 from dagster import SkipReason, build_sensor_context, instance_for_test
 
-from luna_assets.partitions import tenants_partitions
 from luna_core import outbox
 from luna_core.db.tenancy import tenant_scope
 from luna_core.luna import NoDocuments, ask, feedback
 from sensors.feedback import feedback_sensor
+from sensors.partitions import tenants_partitions
 from sensors.requests import outbox_sensor
 from tests.conftest import Meter
 from tests.dagster_resources import luna_resources
