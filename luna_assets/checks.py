@@ -7,12 +7,12 @@ from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeve
 
 from luna_assets.energy import meter_readings
 from luna_assets.market import day_ahead_prices
-from luna_assets.partitions import tenants_partitions
 from luna_core.db.tenancy import tenant_scope
 from luna_core.quality import suites
 from luna_core.quality.expectations import QualityResult
 from luna_core.tenants import get_tenant
-from resources import LunaResource
+from resources import DatabaseResource
+from sensors.partitions import tenants_partitions
 
 # Checks on a partitioned asset need partitions_def on the check, which Dagster still calls a
 # preview; we depend on it knowingly (the snapshot test catches a change in behaviour).
@@ -33,9 +33,9 @@ def _result(outcome: QualityResult, severity: AssetCheckSeverity = AssetCheckSev
     partitions_def=tenants_partitions,
     description="kWh present, >= 0, within the meter's power limit (last 7 days)",
 )
-def readings_in_range(context: AssetCheckExecutionContext, luna: LunaResource) -> AssetCheckResult:
+def readings_in_range(context: AssetCheckExecutionContext, database: DatabaseResource) -> AssetCheckResult:
     tenant = context.partition_key
-    with tenant_scope(luna.engine(), tenant) as connection:
+    with tenant_scope(database.engine(), tenant) as connection:
         return _result(suites.readings_in_range(connection, tenant))
 
 
@@ -45,9 +45,9 @@ def readings_in_range(context: AssetCheckExecutionContext, luna: LunaResource) -
     description="every meter delivered >= 98% of its reading intervals (15, 30 or 60 minutes) on each of the last "
     "7 complete days",
 )
-def readings_complete(context: AssetCheckExecutionContext, luna: LunaResource) -> AssetCheckResult:
+def readings_complete(context: AssetCheckExecutionContext, database: DatabaseResource) -> AssetCheckResult:
     tenant = context.partition_key
-    with tenant_scope(luna.engine(), tenant) as connection:
+    with tenant_scope(database.engine(), tenant) as connection:
         timezone = get_tenant(connection, tenant).timezone
         return _result(suites.readings_complete(connection, tenant, timezone), AssetCheckSeverity.WARN)
 
@@ -57,19 +57,19 @@ def readings_complete(context: AssetCheckExecutionContext, luna: LunaResource) -
     partitions_def=tenants_partitions,
     description="the newest reading is younger than LUNA_FRESHNESS_HOURS",
 )
-def readings_fresh(context: AssetCheckExecutionContext, luna: LunaResource) -> AssetCheckResult:
+def readings_fresh(context: AssetCheckExecutionContext, database: DatabaseResource) -> AssetCheckResult:
     tenant = context.partition_key
-    max_age = timedelta(hours=luna.settings().freshness_hours)
-    with tenant_scope(luna.engine(), tenant) as connection:
+    max_age = timedelta(hours=database.settings().freshness_hours)
+    with tenant_scope(database.engine(), tenant) as connection:
         return _result(suites.readings_fresh(connection, tenant, max_age), AssetCheckSeverity.WARN)
 
 
 @asset_check(
     asset=day_ahead_prices, description="prices within EPEX limits, every delivery day fully covered (last 7 days)"
 )
-def prices_valid(luna: LunaResource) -> AssetCheckResult:
-    settings = luna.settings()
-    with luna.engine().connect() as connection:
+def prices_valid(database: DatabaseResource) -> AssetCheckResult:
+    settings = database.settings()
+    with database.engine().connect() as connection:
         return _result(suites.prices_valid(connection, settings.default_zone))
 
 

@@ -4,7 +4,17 @@ from dagster import Definitions, in_process_executor, multiprocess_executor
 
 from luna_assets.checks import ALL_CHECKS
 from luna_assets.energy import consumption_hourly, meter_readings, tenant_kpis
-from luna_assets.jobs import (
+from luna_assets.knowledge import document_chunks, documents, knowledge_collection, knowledge_index
+from luna_assets.knowledge_checks import KNOWLEDGE_CHECKS
+from luna_assets.market import day_ahead_prices
+from luna_assets.ml import global_load_model, load_forecast, load_forecast_model
+from luna_assets.playbook import recommendations
+from luna_core.settings import Settings, get_settings
+from resources import resources_for
+from sensors.documents import queued_documents_sensor
+from sensors.drift import forecast_drift_sensor
+from sensors.feedback import feedback_sensor
+from sensors.jobs import (
     energy_job,
     forecast_job,
     forecast_retrain_job,
@@ -14,16 +24,6 @@ from luna_assets.jobs import (
     market_job,
     playbook_job,
 )
-from luna_assets.knowledge import document_chunks, documents, knowledge_collection, knowledge_index
-from luna_assets.knowledge_checks import KNOWLEDGE_CHECKS
-from luna_assets.market import day_ahead_prices
-from luna_assets.ml import global_load_model, load_forecast, load_forecast_model
-from luna_assets.playbook import recommendations
-from luna_core.settings import Settings, get_settings
-from resources import build_resources
-from sensors.documents import queued_documents_sensor
-from sensors.drift import forecast_drift_sensor
-from sensors.feedback import feedback_sensor
 from sensors.landing import landing_files_sensor
 from sensors.requests import outbox_sensor, request_failed, request_succeeded
 from sensors.schedules import (
@@ -87,7 +87,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
             global_model_schedule,
             playbook_daily_schedule,
         ],
-        resources=build_resources(settings),
+        resources=resources_for(settings),
         executor=executor,
     )
 

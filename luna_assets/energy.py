@@ -4,7 +4,6 @@ from datetime import date
 
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 
-from luna_assets.partitions import tenants_partitions
 from luna_core.db.tenancy import tenant_scope
 from luna_core.energy.hourly import refresh_consumption_hourly
 from luna_core.energy.kpis import compute_tenant_kpis, store_tenant_kpis
@@ -12,7 +11,8 @@ from luna_core.energy.queries import readings_totals
 from luna_core.ingest import IngestPolicy
 from luna_core.landing import ingest_inbox
 from luna_core.tariffs.service import find_month_events
-from resources import LunaResource
+from resources import DatabaseResource
+from sensors.partitions import tenants_partitions
 
 
 @asset(
@@ -22,9 +22,9 @@ from resources import LunaResource
     description="Meter readings of the tenant (15, 30 or 60 minutes per meter): new landing files validated and "
     "upserted (MQTT and HTTP push write through the same path as they arrive); bad rows go to readings_quarantine.",
 )
-def meter_readings(context: AssetExecutionContext, luna: LunaResource) -> MaterializeResult:
+def meter_readings(context: AssetExecutionContext, database: DatabaseResource) -> MaterializeResult:
     tenant = context.partition_key
-    settings, engine = luna.settings(), luna.engine()
+    settings, engine = database.settings(), database.engine()
     report = ingest_inbox(settings, engine, tenant, policy=IngestPolicy.from_settings(settings))
     for outcome in report.outcomes:
         result = outcome.result
@@ -63,9 +63,11 @@ class HourlyConfig(Config):
     deps=[meter_readings],
     description="Hourly kWh per meter, refreshed for the hours that received new or corrected readings.",
 )
-def consumption_hourly(context: AssetExecutionContext, config: HourlyConfig, luna: LunaResource) -> MaterializeResult:
+def consumption_hourly(
+    context: AssetExecutionContext, config: HourlyConfig, database: DatabaseResource
+) -> MaterializeResult:
     tenant = context.partition_key
-    with tenant_scope(luna.engine(), tenant) as connection:
+    with tenant_scope(database.engine(), tenant) as connection:
         refresh = refresh_consumption_hourly(connection, tenant, full=config.full_refresh)
     return MaterializeResult(
         metadata={
@@ -92,10 +94,10 @@ class KpiConfig(Config):
         "PV self-consumption; records limit breaches, negative-price hours and data gaps of the month as events."
     ),
 )
-def tenant_kpis(context: AssetExecutionContext, config: KpiConfig, luna: LunaResource) -> MaterializeResult:
+def tenant_kpis(context: AssetExecutionContext, config: KpiConfig, database: DatabaseResource) -> MaterializeResult:
     tenant = context.partition_key
     as_of = date.fromisoformat(config.as_of) if config.as_of else None
-    with tenant_scope(luna.engine(), tenant) as connection:
+    with tenant_scope(database.engine(), tenant) as connection:
         kpis = compute_tenant_kpis(connection, tenant, as_of)
         if kpis is None:
             context.log.warning(f"tenant {tenant} has no readings yet; no KPIs written")

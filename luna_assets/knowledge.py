@@ -8,16 +8,16 @@ import uuid
 from dagster import AssetExecutionContext, Config, Failure, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
-from luna_assets.partitions import tenants_partitions
 from luna_core.db.tenancy import tenant_scope
 from luna_core.knowledge import pipeline, store
 from luna_core.knowledge.errors import ServiceUnavailable
 from luna_core.tenants import list_tenants
-from resources import LunaResource
+from resources import DatabaseResource, KnowledgeResource
+from sensors.partitions import tenants_partitions
 
 
-def _status_counts(luna: LunaResource, tenant: str) -> dict[str, int]:
-    with tenant_scope(luna.engine(), tenant) as connection:
+def _status_counts(database: DatabaseResource, tenant: str) -> dict[str, int]:
+    with tenant_scope(database.engine(), tenant) as connection:
         counts = store.status_counts(connection, tenant)
     return {f"documents_{status}": count for status, count in counts.items()}
 
@@ -44,11 +44,11 @@ def _owner(context: AssetExecutionContext) -> str:
     description="The tenant's uploaded documents: the ones due (queued, left by a dead worker, or needing "
     "attention and due for a retry) are claimed by this run; ones another worker holds are left to it.",
 )
-def documents(context: AssetExecutionContext, config: DocumentsConfig, luna: LunaResource) -> MaterializeResult:
+def documents(context: AssetExecutionContext, config: DocumentsConfig, database: DatabaseResource) -> MaterializeResult:
     tenant = context.partition_key
     wanted = [uuid.UUID(d) for d in config.document_ids]
-    claimed = pipeline.claim(luna.engine(), tenant, _owner(context), config.reprocess_all, wanted)
-    return MaterializeResult(metadata={"claimed": len(claimed), **_status_counts(luna, tenant)})
+    claimed = pipeline.claim(database.engine(), tenant, _owner(context), config.reprocess_all, wanted)
+    return MaterializeResult(metadata={"claimed": len(claimed), **_status_counts(database, tenant)})
 
 
 @asset(
@@ -62,11 +62,13 @@ def documents(context: AssetExecutionContext, config: DocumentsConfig, luna: Lun
     "indexed fails; anything outside the document (its stored file missing, the storage key, the vector store "
     "or embedding server) leaves its last index answering, marks it as needing attention and fails the run.",
 )
-def document_chunks(context: AssetExecutionContext, luna: LunaResource) -> MaterializeResult:
+def document_chunks(
+    context: AssetExecutionContext, database: DatabaseResource, knowledge: KnowledgeResource
+) -> MaterializeResult:
     tenant = context.partition_key
-    engine = luna.engine()
+    engine = database.engine()
     claimed = pipeline.claimed(engine, tenant, _owner(context))
-    outcome = pipeline.process_claims(engine, luna.knowledge(), tenant, claimed)
+    outcome = pipeline.process_claims(engine, knowledge.knowledge(), tenant, claimed)
     for document_id, reason in outcome.failed.items():
         context.log.warning(f"document {document_id} failed: {reason}")
     metadata = {
@@ -98,10 +100,12 @@ def document_chunks(context: AssetExecutionContext, luna: LunaResource) -> Mater
     "the recorded embeddings, points without a chunk removed (documents another worker is publishing are left "
     "to it); documents that waited only for the vector store become indexed. The run fails if the store is down.",
 )
-def knowledge_index(context: AssetExecutionContext, luna: LunaResource) -> MaterializeResult:
+def knowledge_index(
+    context: AssetExecutionContext, database: DatabaseResource, knowledge: KnowledgeResource
+) -> MaterializeResult:
     tenant = context.partition_key
     try:
-        report = pipeline.sync_index(luna.engine(), luna.knowledge(), tenant)
+        report = pipeline.sync_index(database.engine(), knowledge.knowledge(), tenant)
     except ServiceUnavailable as error:
         raise Failure(f"vector store unavailable, the index is reconciled by the next run: {error}") from None
     return MaterializeResult(
@@ -109,7 +113,7 @@ def knowledge_index(context: AssetExecutionContext, luna: LunaResource) -> Mater
             "upserted": report.upserted,
             "deleted_orphans": report.deleted,
             "indexed_documents": len(report.indexed_documents),
-            **_status_counts(luna, tenant),
+            **_status_counts(database, tenant),
         }
     )
 
@@ -121,9 +125,11 @@ def knowledge_index(context: AssetExecutionContext, luna: LunaResource) -> Mater
     "collection, the alias swapped, writes made meanwhile reconciled, the old collection dropped. "
     "Requested by platform admins (POST /admin/knowledge/reindex).",
 )
-def knowledge_collection(context: AssetExecutionContext, luna: LunaResource) -> MaterializeResult:
-    tenants = [tenant.id for tenant in list_tenants(luna.engine())]
-    report = pipeline.rebuild_index(luna.engine(), luna.knowledge(), tenants)
+def knowledge_collection(
+    context: AssetExecutionContext, database: DatabaseResource, knowledge: KnowledgeResource
+) -> MaterializeResult:
+    tenants = [tenant.id for tenant in list_tenants(database.engine())]
+    report = pipeline.rebuild_index(database.engine(), knowledge.knowledge(), tenants)
     return MaterializeResult(
         metadata={
             "collection": report.collection,

@@ -5,9 +5,9 @@ import warnings
 from dagster import AssetCheckExecutionContext, AssetCheckResult, asset_check
 
 from luna_assets.knowledge import knowledge_index
-from luna_assets.partitions import tenants_partitions
 from luna_core.knowledge.pipeline import audit_index
-from resources import LunaResource
+from resources import DatabaseResource, KnowledgeResource
+from sensors.partitions import tenants_partitions
 
 warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
 
@@ -21,8 +21,10 @@ def _sample(ids: list) -> str:
     partitions_def=tenants_partitions,
     description="every indexed chunk of the record is in the vector index exactly once",
 )
-def chunks_indexed_once(context: AssetCheckExecutionContext, luna: LunaResource) -> AssetCheckResult:
-    found = audit_index(luna.engine(), luna.knowledge(), context.partition_key)
+def chunks_indexed_once(
+    context: AssetCheckExecutionContext, database: DatabaseResource, knowledge: KnowledgeResource
+) -> AssetCheckResult:
+    found = audit_index(database.engine(), knowledge.knowledge(), context.partition_key)
     problems = []
     if found.missing:
         problems.append(f"{len(found.missing)} chunks missing from the index: {_sample(found.missing)}")
@@ -40,8 +42,10 @@ def chunks_indexed_once(context: AssetCheckExecutionContext, luna: LunaResource)
     partitions_def=tenants_partitions,
     description="no vector of a deleted (or failed) document, and none without a chunk in the record",
 )
-def no_deleted_document_chunks(context: AssetCheckExecutionContext, luna: LunaResource) -> AssetCheckResult:
-    found = audit_index(luna.engine(), luna.knowledge(), context.partition_key)
+def no_deleted_document_chunks(
+    context: AssetCheckExecutionContext, database: DatabaseResource, knowledge: KnowledgeResource
+) -> AssetCheckResult:
+    found = audit_index(database.engine(), knowledge.knowledge(), context.partition_key)
     left = sorted(set(found.foreign) | set(found.of_missing_documents))
     return AssetCheckResult(
         passed=not left,

@@ -7,7 +7,7 @@ from dagster import AssetExecutionContext, Config, MaterializeResult, asset
 from luna_core.market.auction import MARKET_TZ
 from luna_core.market.service import refresh_prices
 from luna_core.tenants import list_tenants
-from resources import LunaResource
+from resources import DatabaseResource, PriceSourceResource
 
 
 class PricesConfig(Config):
@@ -25,9 +25,11 @@ class PricesConfig(Config):
     description="Day-ahead EUR/MWh per hour and per quarter-hour for every zone a tenant is in; "
     "incremental from the newest stored day, idempotent.",
 )
-def day_ahead_prices(context: AssetExecutionContext, config: PricesConfig, luna: LunaResource) -> MaterializeResult:
-    settings, engine = luna.settings(), luna.engine()
-    source = luna.prices()
+def day_ahead_prices(
+    context: AssetExecutionContext, config: PricesConfig, database: DatabaseResource, price_source: PriceSourceResource
+) -> MaterializeResult:
+    settings, engine = database.settings(), database.engine()
+    source = price_source.prices()
     zones = sorted({t.zone for t in list_tenants(engine, active_only=True)} | {settings.default_zone})
     refresh = refresh_prices(
         engine,

@@ -5,9 +5,9 @@ turn its outcome into Dagster metadata."""
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
 
 from luna_assets.energy import consumption_hourly
-from luna_assets.partitions import tenants_partitions
 from luna_core.forecasting import service
-from resources import LunaResource
+from resources import DatabaseResource, ModelRegistryResource
+from sensors.partitions import tenants_partitions
 
 
 class GlobalConfig(Config, service.GlobalSettings):
@@ -21,8 +21,13 @@ class GlobalConfig(Config, service.GlobalSettings):
     description="One model of load shapes learnt from the anonymised profiles of every tenant that shares "
     "them (no tenant ids, no absolute kWh); new tenants start from it, scaled to their own volume.",
 )
-def global_load_model(context: AssetExecutionContext, config: GlobalConfig, luna: LunaResource) -> MaterializeResult:
-    outcome = service.train_global_model(luna.engine(), luna.registry(), config)
+def global_load_model(
+    context: AssetExecutionContext,
+    config: GlobalConfig,
+    database: DatabaseResource,
+    model_registry: ModelRegistryResource,
+) -> MaterializeResult:
+    outcome = service.train_global_model(database.engine(), model_registry.registry(), config)
     if not outcome.trained:
         context.log.warning(outcome.reason)
         return MaterializeResult(metadata={"trained": False, **outcome.counts})
@@ -41,8 +46,13 @@ class TrainConfig(Config, service.TrainSettings):
     description="Trains a day-ahead load model on the tenant's history, scores it and the current champion "
     "on the same held-out days, registers the new version in MLflow and makes it champion only if it wins.",
 )
-def load_forecast_model(context: AssetExecutionContext, config: TrainConfig, luna: LunaResource) -> MaterializeResult:
-    outcome = service.train_tenant_model(luna.engine(), luna.registry(), context.partition_key, config)
+def load_forecast_model(
+    context: AssetExecutionContext,
+    config: TrainConfig,
+    database: DatabaseResource,
+    model_registry: ModelRegistryResource,
+) -> MaterializeResult:
+    outcome = service.train_tenant_model(database.engine(), model_registry.registry(), context.partition_key, config)
     if not outcome.trained:
         context.log.warning(outcome.reason)
         return MaterializeResult(metadata={"trained": False, "reason": outcome.reason})
@@ -74,8 +84,10 @@ def load_forecast_model(context: AssetExecutionContext, config: TrainConfig, lun
     description="Hourly load forecast from the newest reading to the end of tomorrow (tenant-local), made by "
     "the champion model; each row keeps the model version that made it.",
 )
-def load_forecast(context: AssetExecutionContext, luna: LunaResource) -> MaterializeResult:
-    outcome = service.write_forecast(luna.engine(), luna.registry(), context.partition_key)
+def load_forecast(
+    context: AssetExecutionContext, database: DatabaseResource, model_registry: ModelRegistryResource
+) -> MaterializeResult:
+    outcome = service.write_forecast(database.engine(), model_registry.registry(), context.partition_key)
     if outcome.model_version is None:
         context.log.warning("no champion model yet; no forecast written")
         return MaterializeResult(metadata={"written": 0, "reason": outcome.reason})

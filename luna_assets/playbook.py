@@ -6,9 +6,9 @@ from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataVa
 
 from luna_assets.market import day_ahead_prices
 from luna_assets.ml import load_forecast
-from luna_assets.partitions import tenants_partitions
 from luna_core.playbook.service import run_day
-from resources import LunaResource
+from resources import DatabaseResource
+from sensors.partitions import tenants_partitions
 
 
 class PlaybookConfig(Config):
@@ -28,10 +28,15 @@ class PlaybookConfig(Config):
     "reader's language when read), the savings "
     "ledger (naive vs optimised on the same prices), and realised savings of finished days.",
 )
-def recommendations(context: AssetExecutionContext, config: PlaybookConfig, luna: LunaResource) -> MaterializeResult:
+def recommendations(
+    context: AssetExecutionContext, config: PlaybookConfig, database: DatabaseResource
+) -> MaterializeResult:
     tenant_id = context.partition_key
     run = run_day(
-        luna.engine(), tenant_id, date.fromisoformat(config.day) if config.day else None, settle_days=config.settle_days
+        database.engine(),
+        tenant_id,
+        date.fromisoformat(config.day) if config.day else None,
+        settle_days=config.settle_days,
     )
     for note in run.result.notes:
         context.log.info(note)

@@ -13,14 +13,15 @@ from rich.progress import Progress
 
 from luna_assets.checks import ALL_CHECKS
 from luna_assets.definitions import ASSETS
-from luna_assets.jobs import knowledge_job, playbook_job
 from luna_assets.knowledge_checks import KNOWLEDGE_CHECKS
-from luna_assets.partitions import tenants_partitions
 from luna_core.db.embedded import ensure_dagster_database, ensure_mlflow_database
 from luna_core.db.engine import app_engine
 from luna_core.settings import Settings
 from luna_core.tenants import list_tenants
-from resources import build_resources
+from resources import resources_for
+from sensors.jobs import knowledge_job, playbook_job
+from sensors.partitions import tenants_partitions
+from sensors.runs import tenant_tags
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # A tenant with too little history skips training and forecasting, and says so in the metadata.
@@ -61,7 +62,7 @@ def materialize_everything(
         tenants = only
     known = set(instance.get_dynamic_partitions(tenants_partitions.name))
     instance.add_dynamic_partitions(tenants_partitions.name, [t for t in tenants if t not in known])
-    resources = build_resources(settings)
+    resources = resources_for(settings)
     outcome: dict[str, bool] = {}
     with progress() as bar:
         task = bar.add_task("materializing", total=len(tenants) * len(TENANT_STAGES) + 1)
@@ -79,7 +80,7 @@ def materialize_everything(
                     partition_key=tenant,
                     instance=instance,
                     resources=resources,
-                    tags={"tenant": tenant},
+                    tags=tenant_tags(tenant),
                     raise_on_error=False,
                 )
                 outcome[f"{stage} of {tenant}"] = result.success

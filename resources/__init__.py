@@ -1,79 +1,46 @@
-"""Dagster resources: thin wrappers that build ``luna_core`` clients from settings."""
+"""Dagster resources, one per external system, each building ``luna_core`` clients from settings.
 
-from dagster import ConfigurableResource
-from sqlalchemy import Engine
+``resources_for`` is the one place that chooses them by environment."""
 
-from luna_core.db.engine import app_engine
-from luna_core.market.sources import PriceSource, price_source
 from luna_core.settings import Settings, get_settings
+from resources.database import DatabaseResource
+from resources.knowledge import KnowledgeResource
+from resources.model_registry import ModelRegistryResource
+from resources.platform import PlatformResource
+from resources.price_source import PriceSourceResource
+
+__all__ = [
+    "RESOURCES",
+    "DatabaseResource",
+    "KnowledgeResource",
+    "ModelRegistryResource",
+    "PlatformResource",
+    "PriceSourceResource",
+    "resources_for",
+]
+
+# Fields holding credentials: shown in the Dagster UI only in tests; elsewhere read from LUNA_*.
+SECRET_FIELDS = {"database_url", "vector_database_url", "mlflow_url", "entsoe_token"}
+RESOURCES: dict[str, type[PlatformResource]] = {
+    "database": DatabaseResource,
+    "knowledge": KnowledgeResource,
+    "model_registry": ModelRegistryResource,
+    "price_source": PriceSourceResource,
+}
 
 
-class LunaResource(ConfigurableResource):
-    """The platform as Dagster sees it. Unset fields fall back to the ``LUNA_*`` environment."""
-
-    database_url: str | None = None
-    data_dir: str | None = None
-    market_source: str | None = None
-    market_csv_path: str | None = None
-    entsoe_token: str | None = None
-    entsoe_url: str | None = None
-    mlflow_url: str | None = None
-    vector_database_url: str | None = None
-
-    def settings(self) -> Settings:
-        base = get_settings()
-        overrides = {
-            key: value
-            for key, value in (
-                ("database_url", self.database_url),
-                ("data_dir", self.data_dir),
-                ("market_source", self.market_source),
-                ("market_csv_path", self.market_csv_path),
-                ("entsoe_token", self.entsoe_token),
-                ("entsoe_url", self.entsoe_url),
-                ("mlflow_url", self.mlflow_url),
-                ("vector_database_url", self.vector_database_url),
-            )
-            if value is not None
-        }
-        return Settings.model_validate({**base.model_dump(), **overrides}) if overrides else base
-
-    def engine(self) -> Engine:
-        return app_engine(self.settings())
-
-    def knowledge(self):
-        """Tika, the embedder and the vector index, built once per configuration in this process; Dagster
-        is the owner-side path, so the index may rebuild (blue/green) with owner rights."""
-        from luna_core.knowledge.service import knowledge_for
-
-        return knowledge_for(self.settings(), maintenance=True)
-
-    def registry(self):
-        """The MLflow model registry (imported on first use: MLflow takes a second to import)."""
-        from luna_core.forecasting.registry import registry_for
-
-        return registry_for(self.settings())
-
-    def prices(self) -> PriceSource:
-        settings = self.settings()
-        return price_source(
-            settings.market_source,
-            seed=settings.seed,
-            csv_path=settings.market_csv_path,
-            entsoe_token=settings.entsoe_token,
-            entsoe_url=settings.entsoe_url,
-        )
+def _config(cls: type[PlatformResource], settings: Settings) -> dict[str, object]:
+    shown = cls.model_fields if settings.environment == "test" else set(cls.model_fields) - SECRET_FIELDS
+    values = {name: getattr(settings, name) for name in shown}
+    return {
+        name: str(value) if name in ("data_dir", "market_csv_path") else value
+        for name, value in values.items()
+        if value is not None
+    }
 
 
-def build_resources(settings: Settings | None = None) -> dict[str, object]:
-    """Resources by environment: every environment talks to real services, configured by ``LUNA_*``."""
+def resources_for(settings: Settings | None = None) -> dict[str, PlatformResource]:
+    """The resources by environment: every environment talks to real services configured by ``LUNA_*``;
+    what each resource was given shows in the Dagster UI (credentials only in tests)."""
     settings = settings or get_settings()
-    if settings.environment == "test":
-        return {
-            "luna": LunaResource(
-                database_url=settings.database_url,
-                data_dir=str(settings.data_dir),
-                vector_database_url=settings.vector_database_url,
-            )
-        }
-    return {"luna": LunaResource()}
+    return {key: cls(**_config(cls, settings)) for key, cls in RESOURCES.items()}

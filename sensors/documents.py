@@ -4,13 +4,14 @@ attention and due for their next retry (the stored file was missing, the vector 
 
 import time
 
-from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
-from luna_assets.jobs import knowledge_job
-from luna_assets.partitions import tenants_partitions
 from luna_core.db.tenancy import tenant_scope
 from luna_core.knowledge import claims
-from resources import LunaResource
+from resources import DatabaseResource
+from sensors.jobs import knowledge_job
+from sensors.partitions import tenants_partitions
+from sensors.runs import tenant_run_request
 
 RETRY_AFTER_SECONDS = 60
 RETRY_EVERY_SECONDS = 300
@@ -25,8 +26,8 @@ RETRY_EVERY_SECONDS = 300
     "left in processing by a dead worker, or needing attention and due for a retry; at most once per five "
     "minutes each.",
 )
-def queued_documents_sensor(context: SensorEvaluationContext, luna: LunaResource) -> SensorResult | SkipReason:
-    engine = luna.engine()
+def queued_documents_sensor(context: SensorEvaluationContext, database: DatabaseResource) -> SensorResult | SkipReason:
+    engine = database.engine()
     window = int(time.time() // RETRY_EVERY_SECONDS)
     runs = []
     for tenant in context.instance.get_dynamic_partitions(tenants_partitions.name):
@@ -34,10 +35,6 @@ def queued_documents_sensor(context: SensorEvaluationContext, luna: LunaResource
             waiting = claims.due(connection, tenant, RETRY_AFTER_SECONDS)
         if waiting:
             runs.append(
-                RunRequest(
-                    run_key=f"documents-{tenant}-{window}",
-                    partition_key=tenant,
-                    tags={"tenant": tenant, "luna/reason": f"{waiting} documents waiting"},
-                )
+                tenant_run_request(tenant, f"{waiting} documents waiting", run_key=f"documents-{tenant}-{window}")
             )
     return SensorResult(run_requests=runs) if runs else SkipReason("no documents waiting")

@@ -1,11 +1,12 @@
 """Retrains a tenant's load model when its live error drifts past its backtest error."""
 
-from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
-from luna_assets.jobs import forecast_retrain_job
-from luna_assets.partitions import tenants_partitions
 from luna_core.forecasting.service import live_drift
-from resources import LunaResource
+from resources import DatabaseResource, ModelRegistryResource
+from sensors.jobs import forecast_retrain_job
+from sensors.partitions import tenants_partitions
+from sensors.runs import tenant_run_request
 
 
 @sensor(
@@ -16,9 +17,13 @@ from resources import LunaResource
     description="Requests a retrain when the last week's forecast MAE exceeds the champion's backtest MAE "
     "by LUNA_FORECAST_DRIFT_FACTOR.",
 )
-def forecast_drift_sensor(context: SensorEvaluationContext, luna: LunaResource) -> SensorResult | SkipReason:
+def forecast_drift_sensor(
+    context: SensorEvaluationContext, database: DatabaseResource, model_registry: ModelRegistryResource
+) -> SensorResult | SkipReason:
     tenants = context.instance.get_dynamic_partitions(tenants_partitions.name)
-    checks = live_drift(luna.engine(), luna.registry(), tenants, luna.settings().forecast_drift_factor)
+    checks = live_drift(
+        database.engine(), model_registry.registry(), tenants, database.settings().forecast_drift_factor
+    )
     requests = []
     for check in (c for c in checks if c.drifted):
         context.log.info(
@@ -26,13 +31,10 @@ def forecast_drift_sensor(context: SensorEvaluationContext, luna: LunaResource) 
             "retraining"
         )
         requests.append(
-            RunRequest(
-                partition_key=check.tenant_id,
+            tenant_run_request(
+                check.tenant_id,
+                f"drift: live MAE {check.live_mae:.3f} > {check.limit:.3f}",
                 run_key=f"drift-{check.tenant_id}-{check.version}",  # once per champion, not once per tick
-                tags={
-                    "tenant": check.tenant_id,
-                    "luna/reason": f"drift: live MAE {check.live_mae:.3f} > {check.limit:.3f}",
-                },
             )
         )
     if not requests:

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SkipReason, sensor
 
-from luna_assets.partitions import tenants_partitions
 from luna_core.luna.feedback import request_reindex_if_needed
-from resources import LunaResource
+from resources import DatabaseResource
+from sensors.partitions import tenants_partitions
 
 
 @sensor(
@@ -17,15 +17,17 @@ from resources import LunaResource
     description="Queues a reindex_documents request (outbox) for a tenant whose thumbs-down answers and "
     "no-hit questions reach LUNA_FEEDBACK_NEGATIVE_THRESHOLD within LUNA_FEEDBACK_WINDOW_DAYS.",
 )
-def feedback_sensor(context: SensorEvaluationContext, luna: LunaResource) -> SkipReason:
+def feedback_sensor(context: SensorEvaluationContext, database: DatabaseResource) -> SkipReason:
     # No run of its own: the request lands in the outbox, where admins see it (GET /admin/feedback)
     # and the knowledge sensor starts the reindex.
-    settings = luna.settings()
+    settings = database.settings()
     window = timedelta(days=settings.feedback_window_days)
     now = datetime.now(UTC)
     queued = []
     for tenant in context.instance.get_dynamic_partitions(tenants_partitions.name):
-        request_id = request_reindex_if_needed(luna.engine(), tenant, settings.feedback_negative_threshold, window, now)
+        request_id = request_reindex_if_needed(
+            database.engine(), tenant, settings.feedback_negative_threshold, window, now
+        )
         if request_id is not None:
             context.log.info(f"{tenant}: negative signals reached the threshold; reindex request {request_id}")
             queued.append(f"{tenant} (request {request_id})")

@@ -4,11 +4,11 @@ import hashlib
 
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
-from luna_assets.jobs import energy_job
-from luna_assets.partitions import tenants_partitions
 from luna_core.landing import pending_files
-from resources import LunaResource
-from sensors.tenants import tenant_run_request
+from resources import DatabaseResource
+from sensors.jobs import energy_job
+from sensors.partitions import tenants_partitions
+from sensors.runs import tenant_run_request
 
 
 @sensor(
@@ -18,8 +18,8 @@ from sensors.tenants import tenant_run_request
     default_status=DefaultSensorStatus.RUNNING,
     description="Runs meter_readings (and downstream) for each tenant with new files in storage/<tenant>/inbox.",
 )
-def landing_files_sensor(context: SensorEvaluationContext, luna: LunaResource) -> SensorResult | SkipReason:
-    settings = luna.settings()
+def landing_files_sensor(context: SensorEvaluationContext, database: DatabaseResource) -> SensorResult | SkipReason:
+    settings = database.settings()
     requests = []
     for tenant in context.instance.get_dynamic_partitions(tenants_partitions.name):
         files = pending_files(settings, tenant)

@@ -3,7 +3,6 @@
 from dagster import (
     DagsterRunStatus,
     DefaultSensorStatus,
-    RunRequest,
     RunStatusSensorContext,
     SensorEvaluationContext,
     SensorResult,
@@ -12,10 +11,11 @@ from dagster import (
     sensor,
 )
 
-from luna_assets.jobs import energy_job, forecast_retrain_job, knowledge_job, knowledge_rebuild_job
-from luna_assets.partitions import tenants_partitions
 from luna_core import outbox
-from resources import LunaResource
+from resources import DatabaseResource
+from sensors.jobs import energy_job, forecast_retrain_job, knowledge_job, knowledge_rebuild_job
+from sensors.partitions import tenants_partitions
+from sensors.runs import TENANT_TAG, tenant_run_request
 
 REQUEST_TAG = "luna/request_id"
 
@@ -54,8 +54,8 @@ UNPARTITIONED = {"knowledge_rebuild"}
     description="Starts a run for each pending request in the outbox (new tenant, backfill, retrain, "
     "uploaded document, a tenant's reindex, index rebuild).",
 )
-def outbox_sensor(context: SensorEvaluationContext, luna: LunaResource) -> SensorResult | SkipReason:
-    engine = luna.engine()
+def outbox_sensor(context: SensorEvaluationContext, database: DatabaseResource) -> SensorResult | SkipReason:
+    engine = database.engine()
     # Only tenants whose partition exists: a brand-new tenant waits one tick for tenant_registry.
     known = list(context.instance.get_dynamic_partitions(tenants_partitions.name))
     found = outbox.pending(engine, known, kinds=tuple(JOBS))
@@ -64,23 +64,25 @@ def outbox_sensor(context: SensorEvaluationContext, luna: LunaResource) -> Senso
     runs = []
     for request in found:
         runs.append(
-            RunRequest(
-                job_name=JOBS[request.kind].name,
+            tenant_run_request(
+                request.tenant_id,
+                request.kind,
                 run_key=f"request-{request.id}",
-                partition_key=None if request.kind in UNPARTITIONED else request.tenant_id,
+                partitioned=request.kind not in UNPARTITIONED,
+                job_name=JOBS[request.kind].name,
                 run_config=_run_config(request),
-                tags={"tenant": request.tenant_id, REQUEST_TAG: str(request.id), "luna/reason": request.kind},
+                tags={REQUEST_TAG: str(request.id)},
             )
         )
         outbox.mark(engine, request.tenant_id, request.id, "running")
     return SensorResult(run_requests=runs)
 
 
-def _finish(context: RunStatusSensorContext, luna: LunaResource, status: str, error: str | None = None) -> None:
+def _finish(context: RunStatusSensorContext, database: DatabaseResource, status: str, error: str | None = None) -> None:
     run = context.dagster_run
-    request_id, tenant = run.tags.get(REQUEST_TAG), run.tags.get("tenant")
+    request_id, tenant = run.tags.get(REQUEST_TAG), run.tags.get(TENANT_TAG)
     if request_id and tenant:
-        outbox.mark(luna.engine(), tenant, int(request_id), status, run_id=run.run_id, error=error)
+        outbox.mark(database.engine(), tenant, int(request_id), status, run_id=run.run_id, error=error)
 
 
 @run_status_sensor(
@@ -88,8 +90,8 @@ def _finish(context: RunStatusSensorContext, luna: LunaResource, status: str, er
     run_status=DagsterRunStatus.SUCCESS,
     default_status=DefaultSensorStatus.RUNNING,
 )
-def request_succeeded(context: RunStatusSensorContext, luna: LunaResource) -> None:
-    _finish(context, luna, "done")
+def request_succeeded(context: RunStatusSensorContext, database: DatabaseResource) -> None:
+    _finish(context, database, "done")
 
 
 @run_status_sensor(
@@ -97,5 +99,5 @@ def request_succeeded(context: RunStatusSensorContext, luna: LunaResource) -> No
     run_status=DagsterRunStatus.FAILURE,
     default_status=DefaultSensorStatus.RUNNING,
 )
-def request_failed(context: RunStatusSensorContext, luna: LunaResource) -> None:
-    _finish(context, luna, "failed", error="run failed: see the run in the Dagster UI")
+def request_failed(context: RunStatusSensorContext, database: DatabaseResource) -> None:
+    _finish(context, database, "failed", error="run failed: see the run in the Dagster UI")

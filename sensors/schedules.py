@@ -2,7 +2,8 @@
 
 from dagster import DefaultScheduleStatus, ScheduleEvaluationContext, schedule
 
-from luna_assets.jobs import (
+from luna_core.market.auction import MARKET_TIMEZONE
+from sensors.jobs import (
     energy_job,
     forecast_job,
     forecast_retrain_job,
@@ -10,9 +11,8 @@ from luna_assets.jobs import (
     market_job,
     playbook_job,
 )
-from luna_assets.partitions import tenants_partitions
-from luna_core.market.auction import MARKET_TIMEZONE
-from sensors.tenants import tenant_run_request
+from sensors.partitions import tenants_partitions
+from sensors.runs import tenant_run_request
 
 
 @schedule(

@@ -5,16 +5,13 @@ a first run of the energy assets without anyone touching Dagster; a disabled or 
 tenant loses its partition (its history stays in the event log).
 """
 
-from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
-from luna_assets.jobs import energy_job
-from luna_assets.partitions import tenants_partitions
 from luna_core.tenants import list_tenants
-from resources import LunaResource
-
-
-def tenant_run_request(tenant_id: str, reason: str, run_key: str | None = None) -> RunRequest:
-    return RunRequest(partition_key=tenant_id, run_key=run_key, tags={"tenant": tenant_id, "luna/reason": reason})
+from resources import DatabaseResource
+from sensors.jobs import energy_job
+from sensors.partitions import tenants_partitions
+from sensors.runs import tenant_run_request
 
 
 @sensor(
@@ -24,8 +21,8 @@ def tenant_run_request(tenant_id: str, reason: str, run_key: str | None = None) 
     default_status=DefaultSensorStatus.RUNNING,
     description="Adds a partition (and a first run) for each new tenant; removes those of disabled tenants.",
 )
-def tenant_registry_sensor(context: SensorEvaluationContext, luna: LunaResource) -> SensorResult | SkipReason:
-    active = {tenant.id for tenant in list_tenants(luna.engine(), active_only=True)}
+def tenant_registry_sensor(context: SensorEvaluationContext, database: DatabaseResource) -> SensorResult | SkipReason:
+    active = {tenant.id for tenant in list_tenants(database.engine(), active_only=True)}
     known = set(context.instance.get_dynamic_partitions(tenants_partitions.name))
     added, removed = sorted(active - known), sorted(known - active)
     if not added and not removed:

@@ -14,9 +14,9 @@ from dagster import DagsterInstance, build_sensor_context, instance_for_test, ma
 
 from luna_assets.definitions import ASSETS, defs
 from luna_core.tenants import set_tenant_status
-from resources import LunaResource
 from sensors.tenants import tenant_registry_sensor
 from tests.conftest import create_database, drop_database
+from tests.dagster_resources import luna_resources
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
@@ -65,7 +65,7 @@ def test_repository_dagster_yaml_stores_runs_in_postgres(settings, tmp_path, mon
             assert {"key": "tenant", "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
             prices = tmp_path / "prices.csv"
             prices.write_text("ts,eur_per_mwh\n2026-01-01T00:00:00+01:00,80.5\n2026-01-01T01:00:00+01:00,75.0\n")
-            resource = LunaResource(
+            resource = luna_resources(
                 database_url=settings.database_url,
                 data_dir=str(tmp_path),
                 market_source="csv",
@@ -75,7 +75,7 @@ def test_repository_dagster_yaml_stores_runs_in_postgres(settings, tmp_path, mon
                 ASSETS,
                 selection=["day_ahead_prices"],
                 instance=instance,
-                resources={"luna": resource},
+                resources=resource,
                 run_config={"ops": {"day_ahead_prices": {"config": {"start": "2026-01-01", "end": "2026-01-01"}}}},
             )
             assert result.success
@@ -85,10 +85,10 @@ def test_repository_dagster_yaml_stores_runs_in_postgres(settings, tmp_path, mon
 
 
 def test_tenant_sensor_adds_and_removes_partitions(engine, settings, tenant_factory):
-    resource = LunaResource(database_url=settings.database_url, data_dir=str(settings.data_dir))
+    resource = luna_resources(database_url=settings.database_url, data_dir=str(settings.data_dir))
     tenant = tenant_factory("sensor")
     with instance_for_test() as instance:
-        result = tenant_registry_sensor(build_sensor_context(instance=instance, resources={"luna": resource}))
+        result = tenant_registry_sensor(build_sensor_context(instance=instance, resources=resource))
         added = [r for r in result.dynamic_partitions_requests if type(r).__name__ == "AddDynamicPartitionsRequest"]
         assert tenant in added[0].partition_keys
         assert {r.partition_key for r in result.run_requests} >= {tenant}
@@ -96,11 +96,11 @@ def test_tenant_sensor_adds_and_removes_partitions(engine, settings, tenant_fact
         assert request.tags["tenant"] == tenant
 
         instance.add_dynamic_partitions("tenants", added[0].partition_keys)
-        again = tenant_registry_sensor(build_sensor_context(instance=instance, resources={"luna": resource}))
+        again = tenant_registry_sensor(build_sensor_context(instance=instance, resources=resource))
         assert not getattr(again, "run_requests", None)
 
         set_tenant_status(engine, tenant, "disabled")
-        removed = tenant_registry_sensor(build_sensor_context(instance=instance, resources={"luna": resource}))
+        removed = tenant_registry_sensor(build_sensor_context(instance=instance, resources=resource))
         deletes = [
             r for r in removed.dynamic_partitions_requests if type(r).__name__ == "DeleteDynamicPartitionsRequest"
         ]

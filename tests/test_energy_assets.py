@@ -16,8 +16,8 @@ from luna_assets.definitions import ASSETS
 from luna_core.db.schema import consumption_hourly, meter_readings, tenant_kpis
 from luna_core.db.tenancy import tenant_scope
 from luna_core.landing import drop_file, tenant_dir
-from resources import LunaResource
 from tests.conftest import Meter
+from tests.dagster_resources import luna_resources
 
 DAY = datetime(2026, 1, 14, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
 EARLY = datetime(2026, 1, 2, 9, 0, tzinfo=UTC)
@@ -60,7 +60,7 @@ def two_tenants(engine, settings, tenant_factory, tmp_path):
         a_rows += [("main", DAY + i * q, load), ("pv", DAY + i * q, pv)]
     drop_file(settings, a, _readings_csv(tmp_path / "a.csv", a_rows))
     drop_file(settings, b, _readings_csv(tmp_path / "b.csv", [("main", DAY, 3.0)]))
-    resource = LunaResource(
+    resource = luna_resources(
         database_url=settings.database_url,
         data_dir=str(settings.data_dir),
         market_source="csv",
@@ -74,7 +74,7 @@ def _materialize_all(instance, resource, tenants):
         ASSETS,
         selection=["day_ahead_prices"],
         instance=instance,
-        resources={"luna": resource},
+        resources=resource,
         run_config=PRICES_CONFIG,
     )
     assert prices.success
@@ -85,7 +85,7 @@ def _materialize_all(instance, resource, tenants):
             selection=["meter_readings", "consumption_hourly", "tenant_kpis"],
             partition_key=tenant,
             instance=instance,
-            resources={"luna": resource},
+            resources=resource,
             tags={"tenant": tenant},
         )
         assert result.success
@@ -162,7 +162,7 @@ def test_checks_report_in_the_run(instance, two_tenants):
         ASSETS,
         selection=["day_ahead_prices"],
         instance=instance,
-        resources={"luna": resource},
+        resources=resource,
         run_config=PRICES_CONFIG,
     )
     result = materialize(
@@ -170,7 +170,7 @@ def test_checks_report_in_the_run(instance, two_tenants):
         selection=["meter_readings"],
         partition_key=a,
         instance=instance,
-        resources={"luna": resource},
+        resources=resource,
     )
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert evaluations["readings_in_range"].passed

@@ -20,8 +20,8 @@ from luna_core.simulation.meters import simulate_site
 from luna_core.simulation.registry import register_site
 from luna_core.simulation.sites import DEMO_SITES_BY_ID
 from luna_core.tenants import delete_tenant
-from resources import LunaResource
 from sensors.requests import outbox_sensor
+from tests.dagster_resources import luna_resources
 
 DAYS = 42
 
@@ -41,19 +41,19 @@ def forecast_tenant(engine):
 
 @pytest.fixture
 def resource(settings, registry):
-    return LunaResource(
+    return luna_resources(
         database_url=settings.database_url, data_dir=str(settings.data_dir), mlflow_url=registry.tracking_uri
     )
 
 
-def _train(instance: DagsterInstance, resource: LunaResource, tenant: str, tags: dict | None = None):
+def _train(instance: DagsterInstance, resource: dict, tenant: str, tags: dict | None = None):
     instance.add_dynamic_partitions("tenants", [tenant])
     return materialize(
         ASSETS,
         selection=["load_forecast_model", "load_forecast"],
         partition_key=tenant,
         instance=instance,
-        resources={"luna": resource},
+        resources=resource,
         tags=tags or {},
     )
 
@@ -91,7 +91,7 @@ def test_train_register_forecast_and_rollback(api, api_user, forecast_tenant, re
     with instance_for_test() as instance:
         instance.add_dynamic_partitions("tenants", [tenant])
         assert materialize(
-            ASSETS, selection=["load_forecast"], partition_key=tenant, instance=instance, resources={"luna": resource}
+            ASSETS, selection=["load_forecast"], partition_key=tenant, instance=instance, resources=resource
         ).success
     after = api.get(
         "/forecasts", headers=admin.headers, params={"start": (datetime.now(UTC) - timedelta(hours=2)).isoformat()}
@@ -106,7 +106,7 @@ def test_retrain_request_goes_outbox_sensor_run_new_version(api, api_user, forec
     queued = api.post("/admin/retrain", headers=admin.headers, json={"reason": "test retrain"}).json()
     with instance_for_test() as instance:
         instance.add_dynamic_partitions("tenants", [tenant])
-        result = outbox_sensor(build_sensor_context(instance=instance, resources={"luna": resource}))
+        result = outbox_sensor(build_sensor_context(instance=instance, resources=resource))
         [request] = [r for r in result.run_requests if r.tags.get("luna/request_id") == str(queued["id"])]
         assert request.job_name == "forecast_retrain"
         assert _train(instance, resource, tenant, tags=request.tags).success
@@ -136,11 +136,11 @@ def test_drift_sensor_requests_a_retrain_when_live_error_exceeds_backtest(engine
                 model_name(tenant),
                 champion.version,
             )
-        calm = forecast_drift_sensor(build_sensor_context(instance=instance, resources={"luna": resource}))
+        calm = forecast_drift_sensor(build_sensor_context(instance=instance, resources=resource))
         assert not getattr(calm, "run_requests", None)
         with tenant_scope(engine, tenant) as connection:
             off = actual.select("ts", (pl.col("kwh") + 50 * champion.metrics["backtest_mae"]).alias("kwh_pred"))
             write_forecasts(connection, tenant, off, model_name(tenant), champion.version)
-        drifted = forecast_drift_sensor(build_sensor_context(instance=instance, resources={"luna": resource}))
+        drifted = forecast_drift_sensor(build_sensor_context(instance=instance, resources=resource))
         [request] = [r for r in drifted.run_requests if r.partition_key == tenant]
         assert "drift" in request.tags["luna/reason"]

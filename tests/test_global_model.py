@@ -20,7 +20,7 @@ from luna_core.simulation.meters import simulate_site
 from luna_core.simulation.registry import register_site
 from luna_core.simulation.sites import DEMO_SITES_BY_ID
 from luna_core.tenants import delete_tenant, set_sharing
-from resources import LunaResource
+from tests.dagster_resources import luna_resources
 
 
 def _tenant(engine, site_id: str, days: int) -> str:
@@ -59,12 +59,12 @@ def test_only_sharing_tenants_with_enough_history_contribute(engine, tenants):
 
 
 def test_newcomer_starts_from_the_global_model(engine, settings, registry, tenants):
-    resource = LunaResource(
+    resource = luna_resources(
         database_url=settings.database_url, data_dir=str(settings.data_dir), mlflow_url=registry.tracking_uri
     )
     newcomer = tenants["newcomer"]
     with instance_for_test() as instance:
-        trained = materialize(ASSETS, selection=["global_load_model"], instance=instance, resources={"luna": resource})
+        trained = materialize(ASSETS, selection=["global_load_model"], instance=instance, resources=resource)
         assert trained.success
         assert registry.champion(GLOBAL) is not None
         instance.add_dynamic_partitions("tenants", [newcomer])
@@ -73,7 +73,7 @@ def test_newcomer_starts_from_the_global_model(engine, settings, registry, tenan
             selection=["load_forecast_model", "load_forecast"],
             partition_key=newcomer,
             instance=instance,
-            resources={"luna": resource},
+            resources=resource,
         )
         assert run.success
     champion = registry.champion(newcomer)

@@ -27,7 +27,7 @@ from luna_core.ingest.mqtt import MqttIngestor
 from luna_core.landing import drop_file, inbox_dir, tenant_dir
 from luna_core.settings import get_settings
 from luna_core.tenants import MeterDef
-from resources import LunaResource
+from tests.dagster_resources import luna_resources
 from tests.test_mqtt import HOST, PORT, _publish, _wait_for
 
 T0 = datetime(2026, 6, 19, 22, 0, tzinfo=UTC)
@@ -98,7 +98,7 @@ def test_no_file_jams_the_landing_inbox(engine, settings, tenant_factory, tmp_pa
     drop_file(settings, tenant, _binary_parquet(tmp_path / "c.parquet"))
     drop_file(settings, tenant, _good_csv(tmp_path / "d.csv", T0, meter="explode"))
     drop_file(settings, tenant, _good_csv(tmp_path / "e.csv", T0 + timedelta(hours=1)))
-    resource = LunaResource(database_url=settings.database_url, data_dir=str(settings.data_dir))
+    resource = luna_resources(database_url=settings.database_url, data_dir=str(settings.data_dir))
     with instance_for_test() as instance:
         instance.add_dynamic_partitions("tenants", [tenant])
         result = materialize(
@@ -106,7 +106,7 @@ def test_no_file_jams_the_landing_inbox(engine, settings, tenant_factory, tmp_pa
             selection=["meter_readings"],
             partition_key=tenant,
             instance=instance,
-            resources={"luna": resource},
+            resources=resource,
         )
     assert result.success
     assert list(inbox_dir(settings, tenant).iterdir()) == []

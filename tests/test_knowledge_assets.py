@@ -16,16 +16,16 @@ from luna_assets.knowledge_checks import KNOWLEDGE_CHECKS
 from luna_core import outbox
 from luna_core.db.tenancy import tenant_scope
 from luna_core.knowledge import store
-from resources import LunaResource
 from sensors.documents import queued_documents_sensor
 from sensors.requests import outbox_sensor
 from tests import documents as make
+from tests.dagster_resources import luna_resources
 
 SELECTION = ["documents", "document_chunks", "knowledge_index"]
 
 
-def _resource(settings, vector_url: str | None = None) -> LunaResource:
-    return LunaResource(
+def _resource(settings, vector_url: str | None = None) -> dict:
+    return luna_resources(
         database_url=settings.database_url,
         data_dir=str(settings.data_dir),
         vector_database_url=vector_url or settings.vector_database_url,
@@ -38,7 +38,7 @@ def _run(instance, tenant, resource, raise_on_error=True):
         selection=SELECTION,
         partition_key=tenant,
         instance=instance,
-        resources={"luna": resource},
+        resources=resource,
         raise_on_error=raise_on_error,
     )
 
@@ -72,14 +72,14 @@ def test_assets_index_queued_documents_and_checks_hold(engine, settings, tenant_
         result = _run(instance, tenant, resource)
         # ... and the same run's knowledge_index removed it before the checks ran.
         assert _checks(result)["no_deleted_document_chunks"] is True
-        points = resource.knowledge().index.points(tenant)
+        points = resource["knowledge"].knowledge().index.points(tenant)
         assert points and {doc for _, doc in points} == {good}
 
         from luna_core.knowledge.pipeline import audit_index
 
         with tenant_scope(engine, tenant) as connection:
             store.delete_document(connection, tenant, good)
-        audit = audit_index(engine, resource.knowledge(), tenant)
+        audit = audit_index(engine, resource["knowledge"].knowledge(), tenant)
         assert audit.of_missing_documents and audit.foreign
 
 
@@ -94,11 +94,11 @@ def test_outage_fails_the_run_marks_the_document_and_the_retry_indexes_it(engine
         row = make.status_of(engine, tenant, document)
         assert row.status == "needs_attention" and "unreachable" in row.error and row.retry_at is not None
 
-        tick = queued_documents_sensor(build_sensor_context(instance=instance, resources={"luna": _resource(settings)}))
+        tick = queued_documents_sensor(build_sensor_context(instance=instance, resources=_resource(settings)))
         assert isinstance(tick, SkipReason)  # not due yet
         with tenant_scope(engine, tenant) as connection:  # the retry time comes
             connection.execute(text("UPDATE documents SET retry_at = now() - interval '1 second'"))
-        tick = queued_documents_sensor(build_sensor_context(instance=instance, resources={"luna": _resource(settings)}))
+        tick = queued_documents_sensor(build_sensor_context(instance=instance, resources=_resource(settings)))
         assert [r.partition_key for r in tick.run_requests] == [tenant]
 
         result = _run(instance, tenant, _resource(settings))
@@ -114,7 +114,7 @@ def test_an_upload_reaches_dagster_through_the_outbox(api, api_user, settings):
     assert response.status_code == 202
     with instance_for_test() as instance:
         instance.add_dynamic_partitions("tenants", [admin.tenant_id])
-        result = outbox_sensor(build_sensor_context(instance=instance, resources={"luna": _resource(settings)}))
+        result = outbox_sensor(build_sensor_context(instance=instance, resources=_resource(settings)))
         [run] = [r for r in result.run_requests if r.partition_key == admin.tenant_id]
         assert run.job_name == "knowledge_refresh"
         assert outbox.status_of(api.app.state.engine, admin.tenant_id, int(run.tags["luna/request_id"]))[0] == "running"

@@ -24,9 +24,10 @@ from luna_core.knowledge import claims, files, pipeline, store
 from luna_core.knowledge.embeddings import E5Embedder
 from luna_core.knowledge.errors import ClaimLost
 from luna_core.knowledge.service import Knowledge, knowledge_for
-from resources import LunaResource
+from resources import KnowledgeResource
 from sensors.documents import queued_documents_sensor
 from tests import documents as make
+from tests.dagster_resources import luna_resources
 
 SELECTION = ["documents", "document_chunks", "knowledge_index"]
 
@@ -46,8 +47,8 @@ class PausingEmbedder(E5Embedder):
         return super().embed_passages(texts)
 
 
-class PausedLuna(LunaResource):
-    """The Luna resource with a knowledge service whose embedder pauses (set per test)."""
+class PausedKnowledge(KnowledgeResource):
+    """The knowledge resource with a knowledge service whose embedder pauses (set per test)."""
 
     def knowledge(self) -> Knowledge:
         return PAUSED["knowledge"]
@@ -56,8 +57,9 @@ class PausedLuna(LunaResource):
 PAUSED: dict[str, Knowledge] = {}
 
 
-def _resource(settings, cls=LunaResource) -> LunaResource:
-    return cls(
+def _resource(settings, cls=KnowledgeResource) -> dict:
+    return luna_resources(
+        cls,
         database_url=settings.database_url,
         data_dir=str(settings.data_dir),
         vector_database_url=settings.vector_database_url,
@@ -70,7 +72,7 @@ def _run(instance, tenant, resource):
         selection=SELECTION,
         partition_key=tenant,
         instance=instance,
-        resources={"luna": resource},
+        resources=resource,
         raise_on_error=False,
     )
 
@@ -122,7 +124,9 @@ def test_the_dagster_run_holds_the_document_and_the_api_task_leaves_it_alone(eng
     results = []
     with instance_for_test() as instance:
         instance.add_dynamic_partitions("tenants", [tenant])
-        run = threading.Thread(target=lambda: results.append(_run(instance, tenant, _resource(settings, PausedLuna))))
+        run = threading.Thread(
+            target=lambda: results.append(_run(instance, tenant, _resource(settings, PausedKnowledge)))
+        )
         run.start()
         try:
             assert PAUSED["knowledge"].embedder.entered.wait(300)
@@ -149,11 +153,11 @@ def test_a_document_a_killed_api_left_in_processing_is_picked_up_after_its_lease
     resource = _resource(settings)
     with instance_for_test() as instance:
         instance.add_dynamic_partitions("tenants", [tenant])
-        tick = queued_documents_sensor(build_sensor_context(instance=instance, resources={"luna": resource}))
+        tick = queued_documents_sensor(build_sensor_context(instance=instance, resources=resource))
         assert isinstance(tick, SkipReason)  # its lease still runs: it may be alive
         with tenant_scope(engine, tenant) as connection:  # the lease runs out
             connection.execute(text("UPDATE documents SET claim_expires_at = now() - interval '1 second'"))
-        tick = queued_documents_sensor(build_sensor_context(instance=instance, resources={"luna": resource}))
+        tick = queued_documents_sensor(build_sensor_context(instance=instance, resources=resource))
         assert [r.partition_key for r in tick.run_requests] == [tenant]
         result = _run(instance, tenant, resource)
     assert result.success

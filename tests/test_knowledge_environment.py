@@ -36,18 +36,18 @@ from luna_core.knowledge.index.pgvector import PgVectorIndex
 from luna_core.knowledge.search import hybrid_search
 from luna_core.knowledge.service import knowledge_for
 from luna_core.storage.keys import new_key_spec
-from resources import LunaResource
 from sensors.documents import queued_documents_sensor
 from sensors.feedback import feedback_sensor
 from sensors.requests import outbox_sensor, request_failed, request_succeeded
 from tests import documents as make
+from tests.dagster_resources import luna_resources
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ["Wann läuft die Wärmepumpe am günstigsten?", "How does a battery lower the monthly peak?"]
 
 
-def _resource(settings, data_dir: Path | None = None) -> LunaResource:
-    return LunaResource(
+def _resource(settings, data_dir: Path | None = None) -> dict:
+    return luna_resources(
         database_url=settings.database_url,
         data_dir=str(data_dir or settings.data_dir),
         vector_database_url=settings.vector_database_url,
@@ -60,7 +60,7 @@ def _materialize(instance, tenant, resource, run_request):
         selection=["documents", "document_chunks", "knowledge_index"],
         partition_key=tenant,
         instance=instance,
-        resources={"luna": resource},
+        resources=resource,
         run_config=run_request.run_config,
         tags=run_request.tags,
         raise_on_error=False,
@@ -78,7 +78,7 @@ def _report(instance, result, resource) -> None:
             dagster_event=event,
             dagster_instance=instance,
             dagster_run=instance.get_run_by_id(result.run_id),
-            resources={"luna": resource},
+            resources=resource,
         )
     )
 
@@ -131,8 +131,8 @@ def test_a_feedback_reindex_that_cannot_find_the_files_destroys_nothing(api, api
     lost = _resource(api_settings, elsewhere)
     with instance_for_test() as instance:
         instance.add_dynamic_partitions("tenants", [tenant])
-        feedback_sensor(build_sensor_context(instance=instance, resources={"luna": lost}))
-        tick = outbox_sensor(build_sensor_context(instance=instance, resources={"luna": lost}))
+        feedback_sensor(build_sensor_context(instance=instance, resources=lost))
+        tick = outbox_sensor(build_sensor_context(instance=instance, resources=lost))
         [run_request] = [r for r in tick.run_requests if r.tags["luna/reason"] == "reindex_documents"]
         assert run_request.run_config == {"ops": {"documents": {"config": {"reprocess_all": True}}}}
         result = _materialize(instance, tenant, lost, run_request)
@@ -156,13 +156,11 @@ def test_a_feedback_reindex_that_cannot_find_the_files_destroys_nothing(api, api
 
         # The cause is fixed (the run sees the API's folder); the retry comes and restores them.
         fixed = _resource(api_settings)
-        not_yet = queued_documents_sensor(build_sensor_context(instance=instance, resources={"luna": fixed}))
+        not_yet = queued_documents_sensor(build_sensor_context(instance=instance, resources=fixed))
         assert isinstance(not_yet, SkipReason)  # retried when its time comes, not in a loop
         with tenant_scope(engine, tenant) as connection:
             connection.execute(text("UPDATE documents SET retry_at = now() - interval '1 second'"))
-        [retry] = queued_documents_sensor(
-            build_sensor_context(instance=instance, resources={"luna": fixed})
-        ).run_requests
+        [retry] = queued_documents_sensor(build_sensor_context(instance=instance, resources=fixed)).run_requests
         result = _materialize(instance, tenant, fixed, retry)
         assert result.success
     statuses = {d["status"] for d in api.get("/documents", headers=admin.headers).json()["items"]}

@@ -13,8 +13,9 @@ FORBIDDEN = {
     "luna_core": {"dagster", "fastapi", "luna_assets", "luna_api", "resources", "sensors", "luna_cli", "sim"},
     "luna_api": {"dagster", "luna_assets", "resources", "sensors"},
     "luna_assets": {"fastapi", "luna_api"},
-    "resources": {"fastapi", "luna_api", "luna_assets"},
-    "sensors": {"fastapi", "luna_api"},
+    "resources": {"fastapi", "luna_api", "luna_assets", "sensors"},
+    # One direction between the Dagster layers: luna_assets -> sensors -> resources -> luna_core.
+    "sensors": {"fastapi", "luna_api", "luna_assets"},
     "sim": {"dagster", "fastapi"},
 }
 

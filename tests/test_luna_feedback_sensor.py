@@ -12,14 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 from dagster import SkipReason, build_sensor_context, instance_for_test
 
-from luna_assets.partitions import tenants_partitions
 from luna_core import outbox
 from luna_core.db.tenancy import tenant_scope
 from luna_core.luna import NoDocuments, ask, feedback
-from resources import LunaResource
 from sensors.feedback import feedback_sensor
+from sensors.partitions import tenants_partitions
 from sensors.requests import outbox_sensor
 from tests.conftest import Meter
+from tests.dagster_resources import luna_resources
 from tests.luna_doubles import FixedPassagesRetriever, passage
 from tests.luna_seed import seed
 
@@ -39,14 +39,14 @@ def test_negative_signals_become_one_reindex_request(engine, settings, tenant_fa
     quiet = tenant_factory("luna-quiet", meters=(Meter("main"),))
     seed(engine, tenant, f"LZ-{uuid.uuid4().hex[:6]}", datetime.now(UTC), days=3)
     retriever = FixedPassagesRetriever({tenant: [passage(tenant, 1, "Manual", "The heat pump is serviced yearly.")]})
-    resource = LunaResource(database_url=settings.database_url, data_dir=str(settings.data_dir))
-    threshold = resource.settings().feedback_negative_threshold
+    resource = luna_resources(database_url=settings.database_url, data_dir=str(settings.data_dir))
+    threshold = resource["database"].settings().feedback_negative_threshold
 
     with instance_for_test() as instance:
         instance.add_dynamic_partitions("tenants", [tenant, quiet])
 
         def tick():
-            return feedback_sensor(build_sensor_context(instance=instance, resources={"luna": resource}))
+            return feedback_sensor(build_sensor_context(instance=instance, resources=resource))
 
         # A thumbs down on a data answer is not the documents' fault: it does not count.
         data_answer = _ask(engine, tenant, "What did we use yesterday?", retriever)
@@ -82,7 +82,7 @@ def test_negative_signals_become_one_reindex_request(engine, settings, tenant_fa
             assert len(feedback.reindex_requests(connection, tenant, 10)) == 1
         # The outbox sensor turns it into a knowledge run that processes every indexed document again.
         instance.add_dynamic_partitions(tenants_partitions.name, [tenant])
-        handled = outbox_sensor(build_sensor_context(instance=instance, resources={"luna": resource}))
+        handled = outbox_sensor(build_sensor_context(instance=instance, resources=resource))
         [run] = [r for r in handled.run_requests if r.partition_key == tenant]
         assert run.job_name == "knowledge_refresh"
         assert run.run_config == {"ops": {"documents": {"config": {"reprocess_all": True}}}}

@@ -15,7 +15,7 @@ from luna_core.market.entsoe import HOURLY_MEAN_SOURCE, EntsoeError, EntsoePrice
 from luna_core.market.queries import prices
 from luna_core.market.service import refresh_prices
 from luna_core.market.sources import SimulatedPrices, price_source
-from resources import LunaResource
+from tests.dagster_resources import luna_resources
 from tests.entsoe_standin import (
     PublishedDay,
     StandIn,
@@ -147,7 +147,7 @@ def test_the_source_is_chosen_by_configuration():
 
 def test_the_asset_backfills_a_date_range_from_entsoe_when_a_token_is_set(settings, stand_in):
     stand_in.publish(*(_published(date(2025, 2, 1) + timedelta(days=n), 60) for n in range(3)))
-    resource = LunaResource(
+    resources = luna_resources(
         database_url=settings.database_url,
         data_dir=str(settings.data_dir),
         entsoe_token=stand_in.token,
@@ -156,7 +156,7 @@ def test_the_asset_backfills_a_date_range_from_entsoe_when_a_token_is_set(settin
     config = {"ops": {"day_ahead_prices": {"config": {"start": "2025-02-01", "end": "2025-02-04"}}}}
     with instance_for_test() as instance:
         result = materialize(
-            ASSETS, selection=["day_ahead_prices"], instance=instance, resources={"luna": resource}, run_config=config
+            ASSETS, selection=["day_ahead_prices"], instance=instance, resources=resources, run_config=config
         )
     assert result.success
     metadata = result.asset_materializations_for_node("day_ahead_prices")[0].metadata

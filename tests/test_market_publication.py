@@ -19,7 +19,7 @@ from luna_core.market.auction import last_published_day, market_today
 from luna_core.market.queries import prices
 from luna_core.market.store import latest_price_day
 from luna_core.simulation.market import simulate_day_ahead_prices
-from resources import LunaResource
+from tests.dagster_resources import luna_resources
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -80,7 +80,7 @@ def test_the_asset_stores_tomorrow_only_after_publication(settings, tenant_facto
     zone = f"PUB-{uuid.uuid4().hex[:6]}"
     tenant_factory("pub", zone=zone)  # the asset prices every active tenant's zone
     csv = _prices_csv(tmp_path / "prices.csv", zone, day - timedelta(days=2), day + timedelta(days=2))
-    resource = LunaResource(
+    resource = luna_resources(
         database_url=settings.database_url,
         data_dir=str(settings.data_dir),
         market_source="csv",
@@ -89,16 +89,14 @@ def test_the_asset_stores_tomorrow_only_after_publication(settings, tenant_facto
 
     def run() -> str:
         with instance_for_test() as instance:
-            result = materialize(
-                ASSETS, selection=["day_ahead_prices"], instance=instance, resources={"luna": resource}
-            )
+            result = materialize(ASSETS, selection=["day_ahead_prices"], instance=instance, resources=resource)
         assert result.success
         return result.asset_materializations_for_node("day_ahead_prices")[0].metadata["through_day"].value
 
     def stored_hours(of: date) -> int:
         start = berlin(of, "00:00").astimezone(UTC)
         end = berlin(of + timedelta(days=1), "00:00").astimezone(UTC)
-        with resource.engine().connect() as connection:
+        with resource["database"].engine().connect() as connection:
             return len(prices(connection, zone, start, end, 60))
 
     tomorrow = day + timedelta(days=1)
@@ -115,5 +113,5 @@ def test_the_asset_stores_tomorrow_only_after_publication(settings, tenant_facto
     with time_machine.travel(berlin(day, "13:05"), tick=True):
         assert run() == tomorrow.isoformat()
     assert stored_hours(tomorrow) == hours_tomorrow
-    with resource.engine().connect() as connection:
+    with resource["database"].engine().connect() as connection:
         assert latest_price_day(connection, zone) == tomorrow

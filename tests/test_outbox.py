@@ -21,9 +21,9 @@ from luna_core import outbox
 from luna_core.db.schema import requests
 from luna_core.db.tenancy import tenant_scope
 from luna_core.tenants import delete_tenant
-from resources import LunaResource
 from sensors.requests import outbox_sensor, request_succeeded
 from sensors.tenants import tenant_registry_sensor
+from tests.dagster_resources import luna_resources
 
 
 def test_new_tenant_flows_from_api_to_kpis(api, api_user, engine, settings):
@@ -43,17 +43,17 @@ def test_new_tenant_flows_from_api_to_kpis(api, api_user, engine, settings):
         ]
         assert api.post("/ingest/readings", headers=admin.headers, json={"readings": readings}).status_code == 200
 
-        resource = LunaResource(database_url=settings.database_url, data_dir=str(settings.data_dir))
+        resource = luna_resources(database_url=settings.database_url, data_dir=str(settings.data_dir))
         with instance_for_test() as instance:
-            registry = tenant_registry_sensor(build_sensor_context(instance=instance, resources={"luna": resource}))
+            registry = tenant_registry_sensor(build_sensor_context(instance=instance, resources=resource))
             for change in registry.dynamic_partitions_requests:
                 instance.add_dynamic_partitions("tenants", list(change.partition_keys))
-            result = outbox_sensor(build_sensor_context(instance=instance, resources={"luna": resource}))
+            result = outbox_sensor(build_sensor_context(instance=instance, resources=resource))
             [run_request] = [r for r in result.run_requests if r.partition_key == tenant]
             request_id = int(run_request.tags["luna/request_id"])
             assert outbox.status_of(engine, tenant, request_id) == ("running", None)
             # Once started, the request is not picked up again.
-            again = outbox_sensor(build_sensor_context(instance=instance, resources={"luna": resource}))
+            again = outbox_sensor(build_sensor_context(instance=instance, resources=resource))
             assert tenant not in {r.partition_key for r in getattr(again, "run_requests", [])}
 
             run = materialize(
@@ -61,7 +61,7 @@ def test_new_tenant_flows_from_api_to_kpis(api, api_user, engine, settings):
                 selection=["meter_readings", "consumption_hourly", "tenant_kpis"],
                 partition_key=tenant,
                 instance=instance,
-                resources={"luna": resource},
+                resources=resource,
                 tags=run_request.tags,
             )
             success = next(e for e in run.all_events if e.event_type == DagsterEventType.RUN_SUCCESS)
@@ -71,7 +71,7 @@ def test_new_tenant_flows_from_api_to_kpis(api, api_user, engine, settings):
                     dagster_event=success,
                     dagster_instance=instance,
                     dagster_run=instance.get_run_by_id(run.run_id),
-                    resources={"luna": resource},
+                    resources=resource,
                 )
             )
         assert outbox.status_of(engine, tenant, request_id) == ("done", run.run_id)

@@ -22,7 +22,7 @@ from luna_core.db.tenancy import tenant_scope
 from luna_core.landing import drop_file, pending_files
 from luna_core.settings import Settings, get_settings
 from luna_core.storage.keys import create_dev_key
-from resources import build_resources
+from resources import resources_for
 from tests import documents as make
 
 SHOW = (
@@ -98,7 +98,7 @@ def test_knowledge_and_landing_assets_run_from_another_working_directory(
                 selection=["meter_readings", "documents", "document_chunks", "knowledge_index"],
                 partition_key=tenant,
                 instance=instance,
-                resources=build_resources(),  # what the code location builds from the environment
+                resources=resources_for(),  # what the code location builds from the environment
             )
     finally:
         get_settings.cache_clear()

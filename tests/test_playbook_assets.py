@@ -33,7 +33,7 @@ from luna_core.simulation.meters import simulate_site
 from luna_core.simulation.registry import register_site
 from luna_core.simulation.sites import MeterSpec, SiteSpec
 from luna_core.tenants import delete_tenant
-from resources import LunaResource
+from tests.dagster_resources import luna_resources
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DAYS = 29
@@ -117,7 +117,7 @@ def world(engine):
 
 @pytest.fixture
 def resource(settings):
-    return LunaResource(database_url=settings.database_url, data_dir=str(settings.data_dir))
+    return luna_resources(database_url=settings.database_url, data_dir=str(settings.data_dir))
 
 
 def _materialize(resource, tenant: str, day=None):
@@ -129,7 +129,7 @@ def _materialize(resource, tenant: str, day=None):
             selection=["recommendations"],
             partition_key=tenant,
             instance=instance,
-            resources={"luna": resource},
+            resources=resource,
             run_config=config,
         )
     assert result.success

@@ -22,8 +22,8 @@ from luna_core.playbook.recommendations import DayPlan, Recommendation
 from luna_core.playbook.rules import create_rule
 from luna_core.playbook.store import current_day, write_day
 from luna_core.simulation.market import simulate_day_ahead_prices
-from resources import LunaResource
 from tests.conftest import Meter
+from tests.dagster_resources import luna_resources
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -59,9 +59,7 @@ def _materialize(resource, selection: str, tenant: str | None = None) -> dict:
     with instance_for_test() as instance:
         if tenant:
             instance.add_dynamic_partitions("tenants", [tenant])
-        result = materialize(
-            ASSETS, selection=[selection], partition_key=tenant, instance=instance, resources={"luna": resource}
-        )
+        result = materialize(ASSETS, selection=[selection], partition_key=tenant, instance=instance, resources=resource)
     assert result.success
     return {k: v.value for k, v in result.asset_materializations_for_node(selection)[0].metadata.items()}
 
@@ -78,7 +76,7 @@ def test_today_is_planned_before_publication_and_tomorrow_after(settings, api, a
     simulate_day_ahead_prices("DE-LU", day - timedelta(days=1), day + timedelta(days=2), 60, seed=3).select(
         pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%S+00:00"), "eur_per_mwh", pl.lit(zone).alias("zone")
     ).write_csv(csv)
-    resource = LunaResource(
+    resource = luna_resources(
         database_url=settings.database_url,
         data_dir=str(settings.data_dir),
         market_source="csv",

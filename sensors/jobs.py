@@ -1,6 +1,6 @@
 from dagster import AssetSelection, define_asset_job
 
-from luna_assets.partitions import tenants_partitions
+from sensors.partitions import tenants_partitions
 
 energy_job = define_asset_job(
     "energy_refresh",
