@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from luna_api.schemas import TrainingRequestOut
+from luna_api.model_schemas import TrainingRequestOut
 
 
 def _no_nul(value: str) -> str:

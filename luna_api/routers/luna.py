@@ -34,7 +34,8 @@ from luna_api.luna_schemas import (
     SessionSummaryOut,
     SignalsOut,
 )
-from luna_api.schemas import Error, Limit, Offset, Page, TrainingRequestOut, page
+from luna_api.model_schemas import TrainingRequestOut
+from luna_api.schemas import Error, Limit, Offset, Page, page
 from luna_core.luna import AskOptions, SessionNotFound, ask, feedback, memory
 from luna_core.luna.help import help_topics
 from luna_core.settings import Settings

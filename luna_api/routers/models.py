@@ -9,17 +9,16 @@ from fastapi import APIRouter, Query, Request
 
 from luna_api.deps import AdminCtx, Context, Ctx
 from luna_api.errors import ApiError, not_found
-from luna_api.schemas import (
+from luna_api.model_schemas import (
     AliasIn,
-    Error,
     ForecastOut,
     ForecastPoint,
     ModelsOut,
     ModelVersionOut,
-    RequestOut,
     RetrainIn,
     TrainingRequestOut,
 )
+from luna_api.schemas import Error, RequestOut
 from luna_core.energy.queries import QueryError
 from luna_core.forecasting import service
 from luna_core.forecasting.registry import ModelRegistry, registry_for
