@@ -33,7 +33,13 @@ from luna_core.playbook.inputs import NoPrices
 from luna_core.playbook.optimizer import Infeasible
 from luna_core.playbook.recommendations import recommendation_text
 from luna_core.playbook.simulate import Simulation, simulate
-from luna_core.playbook.store import current_day, plan_slots, read_recommendations, read_schedule
+from luna_core.playbook.store import (
+    current_day,
+    named_params,
+    plan_slots,
+    read_recommendations,
+    read_schedule,
+)
 from luna_core.playbook.strategies import STRATEGIES, StrategyError
 
 router = APIRouter(prefix="/playbook", tags=["playbook"])
@@ -142,11 +148,8 @@ def strategies(ctx: Ctx, texts: Texts) -> list[StrategyOut]:
     ]
 
 
-def _recommendation(row, texts: Translator, meter_names: dict[str, str]) -> RecommendationOut:
-    # A title names the device as its tenant calls it ("Wallbox"), not by its meter id.
-    params = row.params
-    if isinstance(params.get("device"), str):
-        params = {**params, "device": meter_names.get(params["device"], params["device"])}
+def _recommendation(row, texts: Translator, names: dict[str, str]) -> RecommendationOut:
+    params = named_params(row.params, names)
     shown, english, german = (
         recommendation_text(row.message_key, params, t)
         for t in (texts, texts.catalogue.translator("en"), texts.catalogue.translator("de"))
