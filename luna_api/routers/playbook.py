@@ -30,12 +30,11 @@ from luna_core.i18n import Translator
 from luna_core.playbook import rules as store
 from luna_core.playbook import savings as ledger
 from luna_core.playbook.inputs import NoPrices
+from luna_core.playbook.messages import named_params, recommendation_text
 from luna_core.playbook.optimizer import Infeasible
-from luna_core.playbook.recommendations import recommendation_text
 from luna_core.playbook.simulate import Simulation, simulate
 from luna_core.playbook.store import (
     current_day,
-    named_params,
     plan_slots,
     read_recommendations,
     read_schedule,

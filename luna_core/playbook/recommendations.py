@@ -10,15 +10,13 @@ rules is planned by the first one only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 
 import numpy as np
 
-from luna_core.i18n import Translator
 from luna_core.i18n.message import Message, texts
 from luna_core.playbook.conditions import Action, Condition, describe, evaluate, windows
 from luna_core.playbook.inputs import DayInputs, MeterInfo
+from luna_core.playbook.messages import Recommendation, RecommendationText, make_recommendation, recommendation_text
 from luna_core.playbook.optimizer import (
     BatteryRequest,
     EvRequest,
@@ -39,47 +37,18 @@ from luna_core.playbook.strategies import (
     typed_params,
 )
 
+# The message model lives in ``messages``; these names stay importable from here.
+__all__ = [
+    "DayPlan",
+    "DevicePlan",
+    "Recommendation",
+    "RecommendationText",
+    "heat_pump_request",
+    "plan_day",
+    "recommendation_text",
+]
+
 MIN_DEVICE_KWH = 0.1
-
-
-@dataclass
-class Recommendation:
-    """What to do and why, as ``message_key`` (its ``.title`` and ``.reason`` in the catalogue) and
-    JSON ``params``; stored like that, rendered per reader."""
-
-    rule_id: int | None
-    strategy: str
-    message_key: str
-    params: dict[str, Any]
-    saving_eur: float | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class RecommendationText:
-    title: str
-    reason: str
-
-
-def recommendation_text(message_key: str, params: dict[str, Any], translator: Translator) -> RecommendationText:
-    """A stored recommendation in the reader's language."""
-    return RecommendationText(
-        translator(f"{message_key}.title", **params), translator(f"{message_key}.reason", **params)
-    )
-
-
-def _recommendation(
-    rule: Rule,
-    kind: str,
-    saving_eur: float | None = None,
-    starts_at: datetime | None = None,
-    ends_at: datetime | None = None,
-    /,
-    **params: Any,
-) -> Recommendation:
-    message = Message(f"playbook.{kind}", **params)
-    return Recommendation(rule.id, rule.strategy, message.key, message.params, saving_eur, starts_at, ends_at)
 
 
 @dataclass
@@ -163,7 +132,7 @@ def _devices(inputs: DayInputs, kind: str, meter_id: str | None) -> list[MeterIn
 
 def _infeasible(rule: Rule, device: str, error: Infeasible, result: DayPlan, kind: str) -> None:
     result.recommendations.append(
-        _recommendation(
+        make_recommendation(
             rule, "infeasible", kind=Message(f"playbook.device_kind.{kind}"), device=device, error=error.reason
         )
     )
@@ -203,7 +172,7 @@ def _ev(inputs, rule, surplus, feed_in, planned, result) -> None:
         naive_active = plan.baseline_kw > 1e-3
         prices = inputs.frame.price  # the day-ahead price, as the message says
         result.recommendations.append(
-            _recommendation(
+            make_recommendation(
                 rule,
                 "ev_charging",
                 plan.saving_eur,
@@ -263,7 +232,7 @@ def _heat_pump(inputs, rule, surplus, feed_in, planned, result) -> None:
         first, last = (runs[0][0], runs[-1][1]) if runs else (0, len(prices))
         dear = windows(expensive)
         result.recommendations.append(
-            _recommendation(
+            make_recommendation(
                 rule,
                 "heat_pump_preheat",
                 plan.saving_eur,
@@ -312,7 +281,7 @@ def _battery(inputs, rule, peak_rule, feed_in, planned, result) -> None:
         charge, discharge = windows(plan.optimised_kw > 0.05), windows(plan.optimised_kw < -0.05)
         everything = charge + discharge
         result.recommendations.append(
-            _recommendation(
+            make_recommendation(
                 rule,
                 "battery_arbitrage",
                 plan.saving_eur,
@@ -340,7 +309,7 @@ def _peak(inputs, rule, result) -> None:
         # With a demand charge the warning names its price: each kW of the month's peak is billed.
         charged = {"charge": excess * inputs.demand_charge_eur_kw} if inputs.demand_charge_eur_kw else {}
         result.recommendations.append(
-            _recommendation(
+            make_recommendation(
                 rule,
                 "peak_warning_charged" if charged else "peak_warning",
                 None,
@@ -361,7 +330,7 @@ def _pv(inputs, rule, result) -> None:
     for first, last in _condition_windows(inputs, rule):
         kwh = float(surplus[first:last].sum() * inputs.curve.hours)
         result.recommendations.append(
-            _recommendation(
+            make_recommendation(
                 rule,
                 "pv_surplus",
                 None,
@@ -379,7 +348,7 @@ def _negative(inputs, rule, result) -> None:
     for first, last in _condition_windows(inputs, rule):
         low = float(prices[first:last].min())
         result.recommendations.append(
-            _recommendation(
+            make_recommendation(
                 rule,
                 "negative_price" if low < 0 else "low_price",
                 None,
@@ -406,7 +375,7 @@ def _custom(inputs, rule, result) -> None:
             span=span,
         )
         result.recommendations.append(
-            _recommendation(
+            make_recommendation(
                 rule,
                 "custom",
                 None,

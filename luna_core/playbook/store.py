@@ -84,15 +84,6 @@ def read_recommendations(connection: Connection, tenant_id: str, day: date) -> l
     )
 
 
-def named_params(params: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    """A recommendation's figures with its device named as the tenant calls it ("Wallbox", not the
-    meter id): what every reader's rendering uses; the stored figures keep the id."""
-    device = params.get("device")
-    if isinstance(device, str) and device in names:
-        return {**params, "device": names[device]}
-    return params
-
-
 def current_day(
     connection: Connection, tenant_id: str, what: Literal["recommendations", "schedule"], now: datetime | None = None
 ) -> date:
